@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { infer } from './commands/infer.js';
+import { models } from './commands/models.js';
+import { serve } from './commands/serve.js';
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const program = new Command('modelserve').description('Serve ONNX models over gRPC').showHelpAfterError();
+
+program
+  .command('serve')
+  .description('serve a model repository (default: the bundled demo models)')
+  .option('-r, --model-repository <dir>', 'model repository: <dir>/<model>/<version>/model.onnx')
+  .option('--host <host>', 'address to listen on', '0.0.0.0')
+  .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer(0, 65535), 8001)
+  .option('--max-message-bytes <n>', 'largest gRPC message received or sent', integer(1024, 2 ** 31 - 1), 64 * 1024 * 1024)
+  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+  .action(serve);
+
+program
+  .command('models')
+  .description('list the models of a running server with their versions and states')
+  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+  .option('--json', 'print JSON', false)
+  .action(models);
+
+program
+  .command('infer')
+  .description('run one prediction and print the outputs as JSON')
+  .argument('<model>', 'model name')
+  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+  .option('-v, --model-version <version>', 'model version (default: the default version)', '')
+  .option('-i, --input <name=value>', 'an input: JSON (nested arrays), @file.json, random or zeros; repeatable; missing inputs are random', collect, [])
+  .option('-o, --output <name>', 'an output to return; repeatable (default: all)', collect, [])
+  .option('--id <id>', 'request id', 'cli')
+  .action(infer);
+
+program.parseAsync().catch((error: unknown) => {
+  const e = error as { code?: number; details?: string; message?: string };
+  console.error(`modelserve: ${e.details ?? e.message ?? String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { startServer } from '@modelserve/server';
+import { pino } from 'pino';
+
+/** The demo model repository shipped with the CLI. */
+export const bundledRepository = fileURLToPath(new URL('../../models', import.meta.url));
+
+/** Options of `modelserve serve`. */
+export interface ServeOptions {
+  modelRepository?: string;
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  logLevel: string;
+}
+
+/** Serves a model repository until SIGINT or SIGTERM. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const logger = pino({ level: options.logLevel, base: { service: 'modelserve' } });
+  const repository = options.modelRepository ?? bundledRepository;
+  logger.info({ repository }, 'loading model repository');
+  const server = await startServer({
+    modelRepository: repository,
+    host: options.host,
+    port: options.port,
+    maxMessageBytes: options.maxMessageBytes,
+    logger,
+  });
+  for (const model of server.registry.list()) {
+    logger.info({ model: model.name, default_version: model.defaultVersion ?? null, versions: model.versions }, 'model status');
+  }
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,193 @@
+/**
+ * The onnxruntime backend: each instance is a worker thread that owns one session.
+ * This file runs on the main thread and never imports onnxruntime itself.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Backend, InstanceOptions, ModelInstance } from './backend.js';
+import {
+  dataTypeOfOrt,
+  ortTypeOf,
+  type FromWorker,
+  type WireTensor,
+  type WorkerInit,
+  type WorkerSpec,
+} from './backend-onnxruntime-types.js';
+import { ModelServeError } from './errors.js';
+import type { ModelSignature, TensorSpec } from './metadata.js';
+import type { DataType, NamedTensor, TensorData } from './tensor.js';
+
+// Resolves from both src/ (tests) and dist/ (builds): the worker always runs compiled.
+const workerUrl = new URL('../dist/backend-onnxruntime-worker.js', import.meta.url);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** onnxruntime errors that mean the request did not fit the model. */
+const inputErrorPattern = /invalid rank|invalid dimensions|unexpected input data type|input .* is missing|invalid feed input name|broadcast/i;
+
+/** The backend that runs ONNX models with onnxruntime-node in worker threads. */
+export class OnnxRuntimeBackend implements Backend {
+  readonly name = 'onnxruntime';
+
+  async createInstance(options: InstanceOptions): Promise<ModelInstance> {
+    return OnnxRuntimeInstance.start(options);
+  }
+}
+
+interface Pending {
+  resolve(outputs: NamedTensor[]): void;
+  reject(error: Error): void;
+}
+
+class OnnxRuntimeInstance implements ModelInstance {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly label: string,
+    readonly signature: ModelSignature,
+  ) {
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (error) => this.fail(`worker failed: ${error.message}`));
+    worker.on('exit', (code) => this.fail(`worker exited with code ${code}`));
+  }
+
+  static async start(options: InstanceOptions): Promise<OnnxRuntimeInstance> {
+    const init: WorkerInit = { modelFile: options.modelFile, intraOpThreads: options.intraOpThreads };
+    const worker = new Worker(workerUrl, { workerData: init });
+    const loaded = await firstMessage(worker);
+    if (loaded.kind !== 'loaded') {
+      await worker.terminate();
+      const message = loaded.kind === 'load-failed' ? loaded.message : 'unexpected message while loading';
+      throw new ModelServeError('FailedPrecondition', `onnxruntime cannot load ${options.label}: ${message}`);
+    }
+    let signature: ModelSignature;
+    try {
+      signature = { inputs: toSpecs(loaded.inputs, options.label, 'input'), outputs: toSpecs(loaded.outputs, options.label, 'output') };
+    } catch (error) {
+      await worker.terminate();
+      throw error;
+    }
+    return new OnnxRuntimeInstance(worker, options.label, signature);
+  }
+
+  run(inputs: NamedTensor[], outputs: readonly string[]): Promise<NamedTensor[]> {
+    if (this.closed) return Promise.reject(new ModelServeError('Unavailable', `${this.label} is unloading`));
+    const transfer: ArrayBuffer[] = [];
+    const wire: WireTensor[] = inputs.map((t) => toWire(t, this.label, transfer));
+    const id = this.nextId++;
+    return new Promise<NamedTensor[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ kind: 'run', id, inputs: wire, outputs: [...outputs] }, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.fail(`${this.label} was unloaded`);
+    await this.worker.terminate();
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message.kind !== 'result' && message.kind !== 'run-failed') return;
+    const pending = this.pending.get(message.id);
+    if (pending === undefined) return;
+    this.pending.delete(message.id);
+    if (message.kind === 'run-failed') {
+      const code = inputErrorPattern.test(message.message) ? 'InvalidArgument' : 'Internal';
+      pending.reject(new ModelServeError(code, `${this.label}: onnxruntime: ${message.message}`));
+      return;
+    }
+    try {
+      pending.resolve(message.outputs.map((t) => fromWire(t, this.label)));
+    } catch (error) {
+      pending.reject(ModelServeError.from(error));
+    }
+  }
+
+  private fail(reason: string): void {
+    this.closed = true;
+    for (const pending of this.pending.values()) pending.reject(new ModelServeError('Unavailable', reason));
+    this.pending.clear();
+  }
+}
+
+/** The worker's first message, or a load failure if it dies first. Leaves no listeners behind. */
+function firstMessage(worker: Worker): Promise<FromWorker> {
+  return new Promise((resolve) => {
+    const done = (message: FromWorker): void => {
+      worker.off('message', done);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      resolve(message);
+    };
+    const onError = (error: Error): void => done({ kind: 'load-failed', message: error.message });
+    const onExit = (code: number): void => done({ kind: 'load-failed', message: `worker exited with code ${code} while loading` });
+    worker.on('message', done);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
+
+function toSpecs(list: WorkerSpec[], label: string, kind: string): TensorSpec[] {
+  return list.map((m) => {
+    const datatype = m.isTensor ? dataTypeOfOrt(m.type) : undefined;
+    if (datatype === undefined) {
+      const what = m.isTensor ? `type ${m.type}` : 'a non-tensor value';
+      throw new ModelServeError('FailedPrecondition', `${label}: ${kind} '${m.name}' has ${what}, which modelserve cannot serve`);
+    }
+    // onnxruntime reports an unknown rank as []; modelserve then accepts any rank.
+    const shape = m.shape.length === 0 ? null : m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+    return { name: m.name, datatype, shape };
+  });
+}
+
+function toWire(t: NamedTensor, label: string, transfer: ArrayBuffer[]): WireTensor {
+  const type = ortTypeOf[t.datatype];
+  if (type === undefined) throw new ModelServeError('InvalidArgument', `${label}: datatype ${t.datatype} is not supported by onnxruntime`);
+  if (t.datatype === 'BYTES') {
+    const data = (t.data as Uint8Array[]).map((bytes, i) => {
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        throw new ModelServeError('InvalidArgument', `${label} input '${t.name}': BYTES element ${i} is not valid UTF-8, which onnxruntime string tensors require`);
+      }
+    });
+    return { name: t.name, type, dims: t.shape, data };
+  }
+  // Copy once into a buffer of its own and move it: the caller's buffer may be shared.
+  const copy = (t.data as Exclude<TensorData, Uint8Array[]>).slice();
+  transfer.push(copy.buffer as ArrayBuffer);
+  return { name: t.name, type, dims: t.shape, data: copy };
+}
+
+const viewOf: Record<Exclude<DataType, 'BYTES'>, (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView> = {
+  BOOL: (b, o, n) => new Uint8Array(b, o, n),
+  UINT8: (b, o, n) => new Uint8Array(b, o, n),
+  UINT16: (b, o, n) => new Uint16Array(b, o, n),
+  UINT32: (b, o, n) => new Uint32Array(b, o, n),
+  UINT64: (b, o, n) => new BigUint64Array(b, o, n),
+  INT8: (b, o, n) => new Int8Array(b, o, n),
+  INT16: (b, o, n) => new Int16Array(b, o, n),
+  INT32: (b, o, n) => new Int32Array(b, o, n),
+  INT64: (b, o, n) => new BigInt64Array(b, o, n),
+  FP16: (b, o, n) => new Uint16Array(b, o, n),
+  BF16: (b, o, n) => new Uint16Array(b, o, n),
+  FP32: (b, o, n) => new Float32Array(b, o, n),
+  FP64: (b, o, n) => new Float64Array(b, o, n),
+};
+
+function fromWire(t: WireTensor, label: string): NamedTensor {
+  const datatype = dataTypeOfOrt(t.type);
+  if (datatype === undefined) throw new ModelServeError('Internal', `${label}: output '${t.name}' has unsupported type ${t.type}`);
+  if (datatype === 'BYTES') {
+    return { name: t.name, datatype, shape: t.dims, data: (t.data as string[]).map((s) => utf8Encoder.encode(s)) };
+  }
+  const view = t.data as ArrayBufferView;
+  const size = (view as Uint8Array).BYTES_PER_ELEMENT;
+  const data = viewOf[datatype](view.buffer, view.byteOffset, view.byteLength / size);
+  return { name: t.name, datatype, shape: t.dims, data } as NamedTensor;
+}

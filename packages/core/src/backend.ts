@@ -1,0 +1,25 @@
+import type { ModelSignature } from './metadata.js';
+import type { NamedTensor } from './tensor.js';
+
+/** How to create one instance of a model version. */
+export interface InstanceOptions {
+  /** `model/version`, for messages. */
+  label: string;
+  modelFile: string;
+  intraOpThreads: number;
+}
+
+/** One loaded copy of a model that runs one request at a time. */
+export interface ModelInstance {
+  readonly signature: ModelSignature;
+  /** Runs the model; `outputs` names the outputs wanted (all when empty). Inputs are consumed. */
+  run(inputs: NamedTensor[], outputs: readonly string[]): Promise<NamedTensor[]>;
+  /** Frees the instance; pending runs fail with `Unavailable`. */
+  close(): Promise<void>;
+}
+
+/** Creates model instances; the onnxruntime backend is the real one, tests may use a fake. */
+export interface Backend {
+  readonly name: string;
+  createInstance(options: InstanceOptions): Promise<ModelInstance>;
+}

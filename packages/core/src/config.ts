@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ModelServeError } from './errors.js';
+
+const positiveInt = z.number().int().min(1);
+
+const versionPolicySchema = z.union([
+  z.literal('all'),
+  z.object({ all: z.object({}).strict() }).strict(),
+  z.object({ latest: positiveInt }).strict(),
+  z.object({ specific: z.array(positiveInt).min(1) }).strict(),
+]);
+
+/** The schema of a model's `config.yaml`; every field is optional. */
+export const modelConfigSchema = z
+  .object({
+    /** Largest first dimension a request may have; 0 means the model is not batched. */
+    max_batch_size: z.number().int().min(0).default(0),
+    /** Which versions on disk are served: `all`, `{latest: N}` (default 1) or `{specific: [..]}`. */
+    version_policy: versionPolicySchema.default({ latest: 1 }),
+    /** The version used when a request names none; the highest ready version when unset. */
+    default_version: positiveInt.optional(),
+    instances: z
+      .object({
+        /** Sessions (worker threads) per version. */
+        count: z.number().int().min(1).max(64).default(1),
+        /** onnxruntime intra-op threads per session. */
+        intra_op_threads: z.number().int().min(1).max(64).default(1),
+      })
+      .strict()
+      .default({ count: 1, intra_op_threads: 1 }),
+  })
+  .strict();
+
+/** A model's validated configuration, defaults filled in. */
+export type ModelConfig = z.output<typeof modelConfigSchema>;
+
+/** The version policy in its normal form. */
+export type VersionPolicy = { kind: 'all' } | { kind: 'latest'; count: number } | { kind: 'specific'; versions: number[] };
+
+/** The configuration of a model without `config.yaml`. */
+export const defaultModelConfig: ModelConfig = modelConfigSchema.parse({});
+
+/** Validates a parsed YAML value; `where` names the file in error messages. */
+export function parseModelConfig(value: unknown, where: string): ModelConfig {
+  const result = modelConfigSchema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    return `${path}: ${issue.message}`;
+  });
+  throw new ModelServeError('InvalidArgument', `${where}: ${problems.join('; ')}`);
+}
+
+/** Reads and validates `config.yaml`; a missing file gives the defaults. */
+export async function readModelConfig(file: string, where: string): Promise<ModelConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return defaultModelConfig;
+    throw new ModelServeError('InvalidArgument', `${where}: cannot read: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ModelServeError('InvalidArgument', `${where}: not valid YAML: ${(error as Error).message}`);
+  }
+  return parseModelConfig(value, where);
+}
+
+/** The version policy in its normal form. */
+export function versionPolicy(config: ModelConfig): VersionPolicy {
+  const policy = config.version_policy;
+  if (policy === 'all' || 'all' in policy) return { kind: 'all' };
+  if ('latest' in policy) return { kind: 'latest', count: policy.latest };
+  return { kind: 'specific', versions: policy.specific };
+}
+
+/** The versions a policy selects among those on disk. */
+export function selectVersions(policy: VersionPolicy, onDisk: readonly number[]): number[] {
+  const sorted = [...onDisk].sort((a, b) => a - b);
+  switch (policy.kind) {
+    case 'all':
+      return sorted;
+    case 'latest':
+      return sorted.slice(-policy.count);
+    case 'specific':
+      return sorted.filter((v) => policy.versions.includes(v));
+  }
+}

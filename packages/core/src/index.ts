@@ -1,0 +1,34 @@
+/**
+ * @modelserve/core: transport-free model serving — the repository, the registry and lifecycle of
+ * model versions, the onnxruntime backend in worker threads, scheduling and validation.
+ */
+
+// Serving
+export { ModelRegistry } from './registry.js';
+export type { RegistryOptions } from './registry.js';
+export type { InferenceRequest, InferenceResponse } from './inference.js';
+
+// Errors
+export { ModelServeError, errorCodes, invalidArgument } from './errors.js';
+export type { ErrorCode } from './errors.js';
+
+// Tensors and metadata
+export { dataTypes, elementByteSize, elementCount } from './tensor.js';
+export type { DataType, NamedTensor, NumericTensorData, Tensor, TensorData, TensorDataMap } from './tensor.js';
+export { formatShape } from './metadata.js';
+export type { ModelMetadata, ModelSignature, ModelStatus, TensorSpec, VersionState, VersionStatus } from './metadata.js';
+
+// Repository and configuration
+export { ModelRepository, checkModelName, parseVersion } from './repository.js';
+export type { ModelEntry } from './repository.js';
+export { modelConfigSchema, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
+export type { ModelConfig, VersionPolicy } from './config.js';
+
+// Extension points: backends, schedulers, logging
+export type { Backend, InstanceOptions, ModelInstance } from './backend.js';
+export { OnnxRuntimeBackend } from './backend-onnxruntime.js';
+export type { InferenceJob, Scheduler } from './scheduler.js';
+export { FifoScheduler } from './scheduler-fifo.js';
+export type { FifoSchedulerOptions } from './scheduler-fifo.js';
+export { silentLogger } from './logger.js';
+export type { Logger } from './logger.js';

@@ -1,0 +1,26 @@
+import type { NamedTensor } from './tensor.js';
+
+/** A transport-free inference request. */
+export interface InferenceRequest {
+  model: string;
+  /** A version number, or empty / undefined for the model's default version. */
+  version?: string | number | undefined;
+  /** Echoed in the response. */
+  id?: string | undefined;
+  inputs: NamedTensor[];
+  /** Outputs wanted, all when empty or undefined. */
+  outputs?: readonly string[] | undefined;
+  /** Absolute deadline in `Date.now()` milliseconds. */
+  deadline?: number | undefined;
+  /** Aborting drops the request if it has not started. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The answer to an `InferenceRequest`. */
+export interface InferenceResponse {
+  model: string;
+  /** The version that answered. */
+  version: number;
+  id: string;
+  outputs: NamedTensor[];
+}

@@ -1,0 +1,99 @@
+/**
+ * Transport-free tensors: the Open Inference Protocol's datatypes over plain typed arrays.
+ */
+
+/** Open Inference Protocol datatypes. */
+export type DataType =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'BF16'
+  | 'FP32'
+  | 'FP64'
+  | 'BYTES';
+
+/** Every datatype, in the protocol's order. */
+export const dataTypes: readonly DataType[] = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'BF16',
+  'FP32',
+  'FP64',
+  'BYTES',
+];
+
+/** The element storage of each datatype. BOOL is one byte per element (0 or 1); FP16 and BF16 are raw bits. */
+export interface TensorDataMap {
+  BOOL: Uint8Array;
+  UINT8: Uint8Array;
+  UINT16: Uint16Array;
+  UINT32: Uint32Array;
+  UINT64: BigUint64Array;
+  INT8: Int8Array;
+  INT16: Int16Array;
+  INT32: Int32Array;
+  INT64: BigInt64Array;
+  FP16: Uint16Array;
+  BF16: Uint16Array;
+  FP32: Float32Array;
+  FP64: Float64Array;
+  BYTES: Uint8Array[];
+}
+
+/** A numeric tensor's storage. */
+export type NumericTensorData = Exclude<TensorDataMap[DataType], Uint8Array[]>;
+
+/** Any tensor's storage. */
+export type TensorData = TensorDataMap[DataType];
+
+/** A tensor: datatype, shape (row-major) and flat data with one element per shape cell. */
+export interface Tensor<D extends DataType = DataType> {
+  datatype: D;
+  shape: number[];
+  data: TensorDataMap[D];
+}
+
+/** A tensor with its name, as it appears in requests and responses. */
+export interface NamedTensor extends Tensor {
+  name: string;
+}
+
+/** Bytes per element of fixed-size datatypes (BYTES has none). */
+export const elementByteSize: Readonly<Record<Exclude<DataType, 'BYTES'>, number>> = {
+  BOOL: 1,
+  UINT8: 1,
+  UINT16: 2,
+  UINT32: 4,
+  UINT64: 8,
+  INT8: 1,
+  INT16: 2,
+  INT32: 4,
+  INT64: 8,
+  FP16: 2,
+  BF16: 2,
+  FP32: 4,
+  FP64: 8,
+};
+
+/** The number of elements a shape holds (1 for a scalar, 0 when any dimension is 0). */
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+

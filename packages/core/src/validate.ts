@@ -1,0 +1,79 @@
+import { invalidArgument } from './errors.js';
+import { formatShape, type ModelSignature, type TensorSpec } from './metadata.js';
+import { elementCount, type NamedTensor } from './tensor.js';
+
+function describe(specs: readonly TensorSpec[]): string {
+  return specs.map((s) => `'${s.name}' ${s.datatype} ${formatShape(s.shape)}`).join(', ');
+}
+
+/**
+ * Checks a request's inputs and requested outputs against a model's signature, before any work
+ * is queued. Every message names the model, the tensor, what was expected and what was got.
+ */
+export function validateRequest(
+  label: string,
+  signature: ModelSignature,
+  maxBatchSize: number,
+  inputs: readonly NamedTensor[],
+  outputs: readonly string[],
+): void {
+  const given = new Map<string, NamedTensor>();
+  for (const input of inputs) {
+    if (given.has(input.name)) throw invalidArgument(`${label}: input '${input.name}' is given more than once`);
+    given.set(input.name, input);
+  }
+  for (const name of given.keys()) {
+    if (!signature.inputs.some((s) => s.name === name)) {
+      throw invalidArgument(`${label}: unexpected input '${name}'; the model's inputs are ${describe(signature.inputs)}`);
+    }
+  }
+  let batch: number | undefined;
+  for (const spec of signature.inputs) {
+    const input = given.get(spec.name);
+    if (input === undefined) {
+      const got = inputs.length === 0 ? 'none' : inputs.map((i) => `'${i.name}'`).join(', ');
+      throw invalidArgument(`${label}: missing input '${spec.name}'; expected inputs ${describe(signature.inputs)}, got ${got}`);
+    }
+    checkInput(label, spec, input);
+    if (maxBatchSize > 0) {
+      const first = input.shape[0];
+      if (first === undefined) throw invalidArgument(`${label} input '${spec.name}': a batched model needs a batch dimension, got a scalar`);
+      if (first > maxBatchSize) {
+        throw invalidArgument(`${label} input '${spec.name}': batch size ${first} exceeds max_batch_size ${maxBatchSize}`);
+      }
+      if (batch !== undefined && first !== batch) {
+        throw invalidArgument(`${label} input '${spec.name}': batch size ${first} differs from the other inputs' ${batch}`);
+      }
+      batch = first;
+    }
+  }
+  for (const name of new Set(outputs)) {
+    if (!signature.outputs.some((s) => s.name === name)) {
+      throw invalidArgument(`${label}: unknown output '${name}' requested; the model's outputs are ${describe(signature.outputs)}`);
+    }
+  }
+}
+
+function checkInput(label: string, spec: TensorSpec, input: NamedTensor): void {
+  const where = `${label} input '${spec.name}'`;
+  if (input.datatype !== spec.datatype) {
+    throw invalidArgument(`${where}: datatype ${input.datatype}, expected ${spec.datatype}`);
+  }
+  if (spec.shape !== null) {
+    if (input.shape.length !== spec.shape.length) {
+      throw invalidArgument(
+        `${where}: shape ${formatShape(input.shape)} has rank ${input.shape.length}, expected rank ${spec.shape.length} (${formatShape(spec.shape)})`,
+      );
+    }
+    spec.shape.forEach((expected, i) => {
+      const got = input.shape[i];
+      if (expected >= 0 && got !== expected) {
+        throw invalidArgument(`${where}: dimension ${i} is ${got}, expected ${expected} (shape ${formatShape(spec.shape)}, got ${formatShape(input.shape)})`);
+      }
+    });
+  }
+  const count = elementCount(input.shape);
+  if (input.data.length !== count) {
+    throw invalidArgument(`${where}: ${input.data.length} elements given, expected ${count} for shape ${formatShape(input.shape)}`);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Loads modelserve's .proto files with the one set of proto-loader options the whole server uses,
+ * so that runtime objects match the generated types in ./generated.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as AdminProtoGrpcType } from './generated/admin.js';
+import type { ProtoGrpcType as PredictorProtoGrpcType } from './generated/predictor.js';
+import type { ProtoGrpcType as TensorProtoGrpcType } from './generated/tensor.js';
+
+/** Absolute path of the repository's top-level proto/ directory (the include root). */
+// Same depth from src/ (tests, vitest) and dist/ (built), so one relative path serves both.
+export const protoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '../../../proto');
+
+/** The .proto files the server loads, relative to protoRoot. */
+export const protoFiles: readonly string[] = [
+  'modelserve/v1/tensor.proto',
+  'modelserve/v1/predictor.proto',
+  'modelserve/v1/admin.proto',
+];
+
+/** proto-loader options; the generated types are produced with the same flags (see scripts/gen-types.mjs). */
+export const loaderOptions: Readonly<protoLoader.Options> = Object.freeze({
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [protoRoot],
+});
+
+/** The shape of the grpc object holding every modelserve package, as generated from the .proto files. */
+export type ProtoGrpcType = TensorProtoGrpcType & PredictorProtoGrpcType & AdminProtoGrpcType;
+
+const definitions = new Map<string, protoLoader.PackageDefinition>();
+let grpcObject: ProtoGrpcType | undefined;
+
+/** Loads protoFiles plus `extraFiles` (relative to protoRoot) synchronously; cached per file list. */
+export function loadPackageDefinition(extraFiles: readonly string[] = []): protoLoader.PackageDefinition {
+  const files = [...protoFiles, ...extraFiles.filter((f) => !protoFiles.includes(f))];
+  const key = files.join('\n');
+  let definition = definitions.get(key);
+  if (definition === undefined) {
+    definition = protoLoader.loadSync(files, { ...loaderOptions });
+    definitions.set(key, definition);
+  }
+  return definition;
+}
+
+/** The grpc object of protoFiles (services and message definitions), typed by the generated code; cached. */
+export function loadGrpcObject(): ProtoGrpcType {
+  // The cast is the contract between proto-loader's untyped result and the generated types.
+  grpcObject ??= grpc.loadPackageDefinition(loadPackageDefinition()) as unknown as ProtoGrpcType;
+  return grpcObject;
+}

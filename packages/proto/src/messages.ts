@@ -1,0 +1,39 @@
+/**
+ * The generated modelserve.v1 types under stable names, so that consumers never import from
+ * ./generated paths. `X` is what you may send (loose: optional fields, longs as number|string|Long),
+ * `X__Output` what you receive with loaderOptions (defaults filled, longs and enums as strings).
+ */
+export type { PredictorClient, PredictorDefinition, PredictorHandlers } from './generated/modelserve/v1/Predictor.js';
+export type { ModelAdminClient, ModelAdminDefinition, ModelAdminHandlers } from './generated/modelserve/v1/ModelAdmin.js';
+export type { Tensor, Tensor__Output } from './generated/modelserve/v1/Tensor.js';
+export type { TensorContents, TensorContents__Output } from './generated/modelserve/v1/TensorContents.js';
+export type { TensorSpec, TensorSpec__Output } from './generated/modelserve/v1/TensorSpec.js';
+export type { PredictRequest, PredictRequest__Output } from './generated/modelserve/v1/PredictRequest.js';
+export type { PredictResponse, PredictResponse__Output } from './generated/modelserve/v1/PredictResponse.js';
+export type {
+  PredictStreamResponse,
+  PredictStreamResponse__Output,
+} from './generated/modelserve/v1/PredictStreamResponse.js';
+// Renamed: an `Error` export would shadow the global Error wherever it is imported.
+export type {
+  Error as StreamError,
+  Error__Output as StreamError__Output,
+} from './generated/modelserve/v1/Error.js';
+export type { ListModelsRequest, ListModelsRequest__Output } from './generated/modelserve/v1/ListModelsRequest.js';
+export type { ListModelsResponse, ListModelsResponse__Output } from './generated/modelserve/v1/ListModelsResponse.js';
+export type {
+  GetModelMetadataRequest,
+  GetModelMetadataRequest__Output,
+} from './generated/modelserve/v1/GetModelMetadataRequest.js';
+export type { ModelMetadata, ModelMetadata__Output } from './generated/modelserve/v1/ModelMetadata.js';
+export type { ModelStatus, ModelStatus__Output } from './generated/modelserve/v1/ModelStatus.js';
+export type { VersionStatus, VersionStatus__Output } from './generated/modelserve/v1/VersionStatus.js';
+export type { LoadModelRequest, LoadModelRequest__Output } from './generated/modelserve/v1/LoadModelRequest.js';
+export type { LoadModelResponse, LoadModelResponse__Output } from './generated/modelserve/v1/LoadModelResponse.js';
+export type { UnloadModelRequest, UnloadModelRequest__Output } from './generated/modelserve/v1/UnloadModelRequest.js';
+export type { UnloadModelResponse, UnloadModelResponse__Output } from './generated/modelserve/v1/UnloadModelResponse.js';
+// Enums are values too: objects mapping each name to itself (enums travel as strings).
+export { OutputFormat } from './generated/modelserve/v1/OutputFormat.js';
+export type { OutputFormat__Output } from './generated/modelserve/v1/OutputFormat.js';
+export { VersionState } from './generated/modelserve/v1/VersionState.js';
+export type { VersionState__Output } from './generated/modelserve/v1/VersionState.js';

@@ -1,0 +1,46 @@
+/**
+ * modelserve.v1 messages ⇄ core requests and responses. The tensor codec does the tensors; this
+ * file only walks the messages.
+ */
+import type { InferenceRequest, InferenceResponse, NamedTensor } from '@modelserve/core';
+import { decodeTensor, encodeTensor } from '@modelserve/proto';
+import type { PredictRequest__Output, PredictResponse, Tensor__Output } from '@modelserve/proto';
+
+/** How the outputs of one request are encoded. */
+export type OutputEncoding = 'raw' | 'typed';
+
+function usesRaw(tensor: Tensor__Output): boolean {
+  return tensor.raw_contents.length > 0;
+}
+
+/** A core request from a wire request, with the encoding its response should use. */
+export function fromPredictRequest(
+  request: PredictRequest__Output,
+): { request: Omit<InferenceRequest, 'deadline' | 'signal'>; encoding: OutputEncoding } {
+  const model = request.model_name;
+  const inputs: NamedTensor[] = request.inputs.map(
+    (input) => decodeTensor(input, usesRaw(input) ? input.raw_contents : null, `model '${model}' input '${input.name}'`) as NamedTensor,
+  );
+  const encoding: OutputEncoding =
+    request.output_format === 'OUTPUT_FORMAT_RAW'
+      ? 'raw'
+      : request.output_format === 'OUTPUT_FORMAT_TYPED'
+        ? 'typed'
+        : request.inputs.some(usesRaw)
+          ? 'raw'
+          : 'typed';
+  return {
+    request: { model, version: request.model_version, id: request.id, inputs, outputs: request.outputs },
+    encoding,
+  };
+}
+
+/** A wire response from a core response. */
+export function toPredictResponse(response: InferenceResponse, encoding: OutputEncoding): PredictResponse {
+  return {
+    model_name: response.model,
+    model_version: String(response.version),
+    id: response.id,
+    outputs: response.outputs.map((t) => encodeTensor(t, encoding)),
+  };
+}

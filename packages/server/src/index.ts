@@ -1,0 +1,9 @@
+/** @modelserve/server: every modelserve API on one grpc-js server and one port. */
+export { startServer, defaultMaxMessageBytes } from './server.js';
+export type { RunningServer, ServerOptions } from './server.js';
+export { grpcStatusOf, callStatusOf } from './status.js';
+export type { CallStatus } from './status.js';
+export { predictorService } from './predictor-service.js';
+export type { PredictorOptions } from './predictor-service.js';
+export { adminService } from './admin-service.js';
+export { ServerHealth } from './health.js';

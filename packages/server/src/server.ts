@@ -1,0 +1,104 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { ModelRegistry, silentLogger, type Backend, type Logger } from '@modelserve/core';
+import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { adminService } from './admin-service.js';
+import { ServerHealth } from './health.js';
+import { predictorService } from './predictor-service.js';
+
+/** Options of `startServer`; all but the repository have defaults. */
+export interface ServerOptions {
+  /** The model repository directory. */
+  modelRepository: string;
+  /** Address to listen on. Default `0.0.0.0`. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 8001. */
+  port?: number;
+  /** Largest message received or sent, in bytes; larger ones get RESOURCE_EXHAUSTED. Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Requests in flight per PredictStream before reading pauses. Default 256. */
+  maxInflightPerStream?: number;
+  /** Structured logger (pino fits). Default: silent. */
+  logger?: Logger;
+  /** The inference backend. Default: onnxruntime in worker threads. */
+  backend?: Backend;
+}
+
+/** A running modelserve server. */
+export interface RunningServer {
+  /** The port bound (useful with port 0). */
+  readonly port: number;
+  /** `host:port` to dial, e.g. `127.0.0.1:8001`. */
+  readonly address: string;
+  readonly registry: ModelRegistry;
+  /** Stops taking calls, lets accepted ones finish (at most `graceMs`), then unloads the models. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Default largest message: 64 MiB. */
+export const defaultMaxMessageBytes = 64 * 1024 * 1024;
+
+/** Loads the repository and serves every API on one port. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? silentLogger;
+  const registry = await ModelRegistry.open({
+    repository: options.modelRepository,
+    logger,
+    ...(options.backend ? { backend: options.backend } : {}),
+  });
+  const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+  });
+  const grpcObject = loadGrpcObject();
+  server.addService(
+    grpcObject.modelserve.v1.Predictor.service,
+    predictorService(registry, logger, { maxInflightPerStream: options.maxInflightPerStream ?? 256 }),
+  );
+  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, logger));
+  const health = new ServerHealth(registry);
+  health.addToServer(server);
+  new ReflectionService(loadPackageDefinition([healthProtoPath])).addToServer(server);
+
+  const host = options.host ?? '0.0.0.0';
+  const target = host.includes(':') ? `[${host}]:${options.port ?? 8001}` : `${host}:${options.port ?? 8001}`;
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    });
+  } catch (error) {
+    await registry.close();
+    throw error;
+  }
+  const dialHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const address = dialHost.includes(':') ? `[${dialHost}]:${port}` : `${dialHost}:${port}`;
+  logger.info({ address: target.replace(/:\d+$/, `:${port}`), models: registry.list().length }, 'modelserve listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    address,
+    registry,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        health.setNotServing();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, graceMs);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await registry.close();
+        logger.info({}, 'modelserve stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { status as GrpcStatus, type ServiceError, Metadata } from '@grpc/grpc-js';
+import { ModelServeError, type ErrorCode, type Logger } from '@modelserve/core';
+import { TensorCodecError } from '@modelserve/proto';
+
+/** Each core error code's gRPC status; exhaustive, so a new code fails to compile until mapped. */
+export const grpcStatusOf: Readonly<Record<ErrorCode, GrpcStatus>> = {
+  InvalidArgument: GrpcStatus.INVALID_ARGUMENT,
+  NotFound: GrpcStatus.NOT_FOUND,
+  Unavailable: GrpcStatus.UNAVAILABLE,
+  ResourceExhausted: GrpcStatus.RESOURCE_EXHAUSTED,
+  DeadlineExceeded: GrpcStatus.DEADLINE_EXCEEDED,
+  Cancelled: GrpcStatus.CANCELLED,
+  FailedPrecondition: GrpcStatus.FAILED_PRECONDITION,
+  Unimplemented: GrpcStatus.UNIMPLEMENTED,
+  Internal: GrpcStatus.INTERNAL,
+};
+
+/** A status code and a message safe to show to the caller. */
+export interface CallStatus {
+  code: GrpcStatus;
+  details: string;
+}
+
+/**
+ * The status to answer for any thrown value. Known errors keep their message; anything else
+ * becomes INTERNAL with a generic message, and the value is logged, never sent.
+ */
+export function callStatusOf(error: unknown, logger: Logger): CallStatus {
+  if (error instanceof TensorCodecError) return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message };
+  if (error instanceof ModelServeError) {
+    if (error.code === 'Internal') logger.error({ err: error, cause: error.cause }, 'internal error');
+    return { code: grpcStatusOf[error.code], details: error.message };
+  }
+  logger.error({ err: error }, 'unexpected error');
+  return { code: GrpcStatus.INTERNAL, details: 'internal error' };
+}
+
+/** A `ServiceError` for a unary callback. */
+export function serviceErrorOf(error: unknown, logger: Logger): Partial<ServiceError> {
+  const { code, details } = callStatusOf(error, logger);
+  return { code, details, metadata: new Metadata() };
+}
