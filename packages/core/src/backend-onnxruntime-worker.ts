@@ -38,6 +38,8 @@ async function main(): Promise<void> {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Failures reach the caller as errors; onnxruntime's own stderr lines would only repeat them.
+      logSeverityLevel: 3,
     });
   } catch (error) {
     post({ kind: 'load-failed', message: (error as Error).message });
@@ -57,7 +59,7 @@ async function run(session: ort.InferenceSession, message: ToWorker): Promise<vo
       feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
     }
     const fetches = message.outputs.length > 0 ? message.outputs : session.outputNames;
-    const results = await session.run(feeds, fetches as string[]);
+    const results = await session.run(feeds, fetches as string[], { logSeverityLevel: 4 });
     const outputs: WireTensor[] = [];
     const transfer: ArrayBuffer[] = [];
     for (const name of fetches) {

@@ -34,6 +34,8 @@ describe('writeDemoRepository', () => {
       'mnist_mlp/1/model.onnx',
       'mnist_mlp/2/model.onnx',
       'mnist_mlp/config.yaml',
+      'tiny_mlp/1/model.onnx',
+      'tiny_mlp/config.yaml',
     ]);
   });
 

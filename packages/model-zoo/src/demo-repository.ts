@@ -29,6 +29,12 @@ export const demoModels = {
       'version_policy: all\n',
   },
   mnist_cnn: { versions: [1], seeds: { 1: 3 }, maxBatchSize: 64, configYaml: 'max_batch_size: 64\n' },
+  tiny_mlp: {
+    versions: [1],
+    seeds: { 1: 4 },
+    maxBatchSize: 8,
+    configYaml: '# 4 features in, 3 scores out: small enough to type in a grpcurl call.\nmax_batch_size: 8\n',
+  },
   datatypes: { versions: [1], seeds: {} },
 } as const satisfies Record<string, DemoModel>;
 
@@ -45,6 +51,11 @@ export function demoCnn(): GeneratedModel {
   return cnn({ seed: demoModels.mnist_cnn.seeds[1] });
 }
 
+/** The `mlp()` behind demo model tiny_mlp version 1: 4 inputs, 8 hidden, 3 outputs. */
+export function demoTinyMlp(): GeneratedModel {
+  return mlp({ seed: demoModels.tiny_mlp.seeds[1], inputSize: 4, hidden: 8, outputs: 3 });
+}
+
 /**
  * Writes the Triton-style demo repository (<dir>/<model>/[config.yaml], <dir>/<model>/<version>/model.onnx).
  * Existing files are overwritten; nothing else in `dir` is touched.
@@ -56,6 +67,8 @@ export async function writeDemoRepository(dir: string): Promise<void> {
     ['mnist_mlp/2/model.onnx', demoMlp(2).bytes],
     ['mnist_cnn/config.yaml', demoModels.mnist_cnn.configYaml],
     ['mnist_cnn/1/model.onnx', demoCnn().bytes],
+    ['tiny_mlp/config.yaml', demoModels.tiny_mlp.configYaml],
+    ['tiny_mlp/1/model.onnx', demoTinyMlp().bytes],
     ['datatypes/1/model.onnx', datatypes()],
   ];
   for (const [relative, contents] of files) {

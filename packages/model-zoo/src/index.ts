@@ -19,4 +19,4 @@ export { multiIo, MULTI_IO_DEFAULT_BIAS, type MultiIoOptions } from './multi-io.
 /** One Identity per supported element type: in_<type> -> out_<type>. */
 export { datatypes, DATATYPES_MODEL_TYPES } from './datatypes.js';
 /** The committed demo repository: writer, contents and reference evaluators. */
-export { writeDemoRepository, demoModels, demoMlp, demoCnn, type DemoModel, type DemoModelName } from './demo-repository.js';
+export { writeDemoRepository, demoModels, demoMlp, demoCnn, demoTinyMlp, type DemoModel, type DemoModelName } from './demo-repository.js';

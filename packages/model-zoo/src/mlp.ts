@@ -3,7 +3,7 @@ import { checkInput, type GeneratedModel } from './generated-model.js';
 import { mulberry32, uniform } from './prng.js';
 import { dense, relu } from './reference.js';
 
-/** Options for `mlp()`; defaults give an MNIST-shaped 784-128-10 network. */
+/** Options for `mlp()`; defaults give an MNIST-shaped 784-256-10 network. */
 export interface MlpOptions {
   seed?: number;
   inputSize?: number;
@@ -13,7 +13,7 @@ export interface MlpOptions {
 
 /** Two-layer perceptron: input ['batch', inputSize] -> MatMul+Add+Relu -> MatMul+Add -> output ['batch', outputs] (logits). */
 export function mlp(options: MlpOptions = {}): GeneratedModel {
-  const { seed = 1, inputSize = 784, hidden = 128, outputs = 10 } = options;
+  const { seed = 1, inputSize = 784, hidden = 256, outputs = 10 } = options;
   const random = mulberry32(seed);
   // PyTorch-style init, uniform in ±1/sqrt(fan_in), keeps logits O(1) for [0, 1) inputs.
   const w1 = uniform(random, inputSize * hidden, 1 / Math.sqrt(inputSize));

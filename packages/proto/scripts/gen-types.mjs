@@ -1,6 +1,5 @@
 // Regenerates src/generated with proto-loader-gen-types, or with --check verifies it is current.
 // Plain .mjs so it runs before anything is built.
-/* global process, console, URL */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,0 +1,76 @@
+/**
+ * The package boundaries of ../shared/DESIGN.md and "no import cycles", checked by
+ * dependency-cruiser in `pnpm lint`. Workspace packages resolve to their real folders, so a rule
+ * on `^packages/core/` catches `@modelserve/core` as well as relative paths.
+ */
+const pkg = (names) => `^packages/(${names})/`;
+/** A workspace package by folder or, when unresolved (not a declared dependency), by name. */
+const ws = (names) => [pkg(names), `^@modelserve/(${names})(/|$)`];
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'Import cycles make load order fragile.', from: {}, to: { circular: true } },
+    {
+      name: 'proto-imports-only-proto-loader',
+      severity: 'error',
+      comment: '@modelserve/proto is the bottom layer: contracts and the codec.',
+      from: { path: pkg('proto') },
+      to: { path: [...ws('core|server|client|model-zoo'), '^apps/'] },
+    },
+    {
+      name: 'core-is-transport-free',
+      severity: 'error',
+      comment: 'Core knows nothing of gRPC or protobuf; the server converts at the edge.',
+      from: { path: pkg('core') },
+      to: { path: [...ws('proto|server|client'), '^apps/', '(^|/)@grpc/', '(^|/)protobufjs(/|$)'] },
+    },
+    {
+      name: 'onnxruntime-only-in-backend-files',
+      severity: 'error',
+      comment: 'Only the onnxruntime backend (which runs in worker threads) may load onnxruntime.',
+      from: { path: pkg('core'), pathNot: ['^packages/core/src/backend-onnxruntime[^/]*$', '\\.test\\.ts$'] },
+      to: { path: '(^|/)onnxruntime-(node|common)(/|$)' },
+    },
+    {
+      name: 'server-does-not-import-client',
+      severity: 'error',
+      from: { path: pkg('server') },
+      to: { path: [...ws('client'), '^apps/'] },
+    },
+    {
+      name: 'client-does-not-import-server',
+      severity: 'error',
+      from: { path: pkg('client') },
+      to: { path: [...ws('server'), '^apps/'] },
+    },
+    {
+      name: 'model-zoo-stands-alone',
+      severity: 'error',
+      comment: 'The model generators are shared by the demo and the tests, and depend on no serving code.',
+      from: { path: pkg('model-zoo') },
+      to: { path: [...ws('proto|core|server|client'), '^apps/'] },
+    },
+    {
+      name: 'only-public-entries-across-packages',
+      severity: 'error',
+      comment: "Apps, tests and other packages use packages' public entries, never their src/ internals.",
+      from: { path: '^(packages/[^/]+|apps/[^/]+|test)/' },
+      to: { path: '^packages/[^/]+/src/', pathNot: '^$1/' },
+    },
+    {
+      name: 'no-imports-from-tests',
+      severity: 'error',
+      from: { pathNot: '^test/|\\.test\\.ts$|/testing/' },
+      to: { path: '^test/|\\.test\\.ts$' },
+    },
+  ],
+  options: {
+    // Built output is where workspace packages resolve to: a leaf to check rules against, not to walk.
+    doNotFollow: { path: ['node_modules', '/dist/'] },
+    exclude: { path: '^packages/proto/src/generated/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.base.json' },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

@@ -1,0 +1,83 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bf16Identity, cnn, mlp } from '@modelserve/model-zoo';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxRuntimeBackend } from './backend-onnxruntime.js';
+import type { ModelInstance } from './backend.js';
+
+const backend = new OnnxRuntimeBackend();
+let dir: string;
+let instances: ModelInstance[] = [];
+
+async function start(name: string, bytes: Uint8Array): Promise<ModelInstance> {
+  const modelFile = path.join(dir, `${name}.onnx`);
+  await writeFile(modelFile, bytes);
+  const instance = await backend.createInstance({ label: `model '${name}' version 1`, modelFile, intraOpThreads: 1 });
+  instances.push(instance);
+  return instance;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'ort-backend-'));
+});
+afterAll(async () => {
+  await Promise.all(instances.map((i) => i.close()));
+  instances = [];
+});
+
+describe('onnxruntime backend', () => {
+  it("reads the signature from the model, with -1 for symbolic dimensions", async () => {
+    const instance = await start('mlp', mlp({ seed: 5 }).bytes);
+    expect(instance.signature).toEqual({
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 784] }],
+      outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 10] }],
+    });
+  });
+
+  it('runs in a worker thread and gives the reference outputs', async () => {
+    const model = mlp({ seed: 5 });
+    const instance = await start('mlp2', model.bytes);
+    const x = Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 13) / 13);
+    const [y] = await instance.run([{ name: 'input', datatype: 'FP32', shape: [2, 784], data: x }], []);
+    expect(y!.shape).toEqual([2, 10]);
+    const expected = model.forward(x, 2);
+    (y!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    // The caller's input is untouched: the backend sent a copy to the worker.
+    expect(x.byteLength).toBe(2 * 784 * 4);
+  });
+
+  it('keeps the event loop turning while a long run is in progress', async () => {
+    const instance = await start('cnn', cnn({ seed: 1 }).bytes);
+    const batch = 512;
+    const input = { name: 'input', datatype: 'FP32' as const, shape: [batch, 1, 28, 28], data: new Float32Array(batch * 784) };
+    let longestGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 1);
+    const started = performance.now();
+    await instance.run([input], []);
+    const runMs = performance.now() - started;
+    clearInterval(timer);
+    // A run on this thread would stall the timer for the whole run.
+    expect(longestGap).toBeLessThan(runMs / 2);
+  });
+
+  it('refuses a model onnxruntime cannot load, with its reason', async () => {
+    await expect(start('bf16', bf16Identity())).rejects.toMatchObject({
+      code: 'FailedPrecondition',
+      message: "onnxruntime cannot load model 'bf16' version 1: Unsupported data type: 16",
+    });
+  });
+
+  it('fails pending and later runs with Unavailable once closed', async () => {
+    const instance = await start('closing', mlp({ seed: 6 }).bytes);
+    await instance.close();
+    await expect(instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: new Float32Array(784) }], [])).rejects.toMatchObject({
+      code: 'Unavailable',
+    });
+  });
+});

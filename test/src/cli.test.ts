@@ -1,0 +1,74 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { demoTinyMlp } from '@modelserve/model-zoo';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxAbsDiff } from './support/tensors.js';
+
+const run = promisify(execFile);
+const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/cli')), 'cli.js');
+
+let server: ChildProcess;
+let address: string;
+const logs: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  // No --model-repository: the bundled demo repository. Port 0: a free port, read from the log.
+  server = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  address = await new Promise<string>((resolve, reject) => {
+    server.once('exit', (code) => reject(new Error(`modelserve serve exited with code ${code}`)));
+    createInterface({ input: server.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.msg === 'modelserve listening') resolve(String(entry.address));
+    });
+  });
+});
+afterAll(() => {
+  if (server.exitCode === null) server.kill('SIGKILL');
+});
+
+const modelserve = (...args: string[]) => run(process.execPath, [cli, ...args, '--address', address]);
+
+describe('the modelserve command', () => {
+  it('logs JSON lines: start-up and each model version loaded with its timing', () => {
+    const loaded = logs.filter((l) => l.msg === 'model version loaded');
+    expect(loaded.map((l) => `${l.model}/${l.version}`).sort()).toEqual(['datatypes/1', 'mnist_cnn/1', 'mnist_mlp/1', 'mnist_mlp/2', 'tiny_mlp/1']);
+    for (const entry of loaded) expect(entry.ms).toEqual(expect.any(Number));
+  });
+
+  it('lists the models of a running server', async () => {
+    const { stdout } = await modelserve('models');
+    expect(stdout.split('\n')[0]).toMatch(/^MODEL\s+VERSION\s+STATE\s+DEFAULT\s+REASON$/);
+    expect(stdout).toMatch(/mnist_mlp\s+1\s+READY\s*\n/);
+    expect(stdout).toMatch(/mnist_mlp\s+2\s+READY\s+\*/);
+  });
+
+  it('runs a prediction from JSON and prints the outputs', async () => {
+    const { stdout } = await modelserve('infer', 'tiny_mlp', '--input', 'input=[[5.1,3.5,1.4,0.2]]');
+    const result = JSON.parse(stdout) as { model_version: string; outputs: Array<{ name: string; shape: number[]; data: number[] }> };
+    expect(result.model_version).toBe('1');
+    expect(result.outputs[0]).toMatchObject({ name: 'output', datatype: 'FP32', shape: [1, 3] });
+    expect(maxAbsDiff(result.outputs[0]!.data, demoTinyMlp().forward(Float32Array.of(5.1, 3.5, 1.4, 0.2), 1))).toBeLessThan(1e-5);
+  });
+
+  it('fills inputs not given with random values of the right shape', async () => {
+    const { stdout } = await modelserve('infer', 'mnist_mlp', '--model-version', '1');
+    expect(JSON.parse(stdout)).toMatchObject({ model_version: '1', outputs: [{ name: 'output', shape: [1, 10] }] });
+  });
+
+  it('says what went wrong and exits non-zero', async () => {
+    const error = await modelserve('infer', 'tiny_mlp', '--input', 'input=[[1,2]]').catch((e: { code: number; stderr: string }) => e);
+    expect(error).toMatchObject({ code: 1, stderr: "modelserve: model 'tiny_mlp' version 1 input 'input': dimension 1 is 2, expected 4 (shape [-1,4], got [1,2])\n" });
+  });
+
+  it('does not log each request, and stops cleanly on SIGTERM', async () => {
+    expect(logs.some((l) => /request|predict/i.test(String(l.msg)))).toBe(false);
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(logs.at(-1)?.msg).toBe('modelserve stopped');
+  });
+});

@@ -1,0 +1,84 @@
+import { status } from '@grpc/grpc-js';
+import { demoMlp } from '@modelserve/model-zoo';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureRepository } from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
+import { collect } from './support/stream.js';
+import { decoded, fp32, maxAbsDiff, sampleValues, wire } from './support/tensors.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ modelRepository: await fixtureRepository() });
+});
+afterAll(() => t.close());
+
+/** Request i: alternating versions, batch sizes 1..4, inputs that depend on i. */
+function request(i: number) {
+  const version = (i % 2) + 1;
+  const batch = (i % 4) + 1;
+  const x = sampleValues(batch * 784, i + 1);
+  return { version, batch, x, message: { id: String(i), model_name: 'mnist_mlp', model_version: String(version), inputs: [wire(fp32('input', [batch, 784], x))] } };
+}
+
+describe('PredictStream', () => {
+  it('answers every request exactly once, correlated by id, with correct outputs', async () => {
+    const call = t.predictor.PredictStream();
+    const done = collect(call);
+    const sent = Array.from({ length: 300 }, (_, i) => request(i));
+    for (const r of sent) call.write(r.message);
+    call.end();
+    const { responses, error } = await done;
+    expect(error).toBeUndefined();
+    expect(responses.map((r) => r.id).sort()).toEqual(sent.map((r) => r.message.id).sort());
+    for (const response of responses) {
+      const r = sent[Number(response.id)]!;
+      expect(response.result).toBe('response');
+      expect(response.response?.model_version).toBe(String(r.version));
+      const y = decoded(response.response!.outputs[0]!);
+      expect(y.shape).toEqual([r.batch, 10]);
+      expect(maxAbsDiff(y.data as Float32Array, demoMlp(r.version as 1 | 2).forward(r.x, r.batch))).toBeLessThan(1e-5);
+    }
+  });
+
+  it('answers a bad request in-band and goes on', async () => {
+    const call = t.predictor.PredictStream();
+    const done = collect(call);
+    call.write(request(0).message);
+    call.write({ id: 'bad', model_name: 'mnist_mlp', inputs: [wire(fp32('input', [1, 780], new Float32Array(780)))] });
+    call.write({ id: 'missing', model_name: 'no_such_model', inputs: [] });
+    call.write(request(1).message);
+    call.end();
+    const { responses, error } = await done;
+    expect(error).toBeUndefined();
+    const byId = new Map(responses.map((r) => [r.id, r]));
+    expect(byId.size).toBe(4);
+    expect(byId.get('bad')).toMatchObject({
+      result: 'error',
+      error: { code: status.INVALID_ARGUMENT, message: "model 'mnist_mlp' version 2 input 'input': dimension 1 is 780, expected 784 (shape [-1,784], got [1,780])" },
+    });
+    expect(byId.get('missing')).toMatchObject({ result: 'error', error: { code: status.NOT_FOUND } });
+    expect(byId.get('0')?.result).toBe('response');
+    expect(byId.get('1')?.result).toBe('response');
+  });
+
+  it('finishes in-flight requests after the client half-closes, then ends with OK', async () => {
+    const call = t.predictor.PredictStream();
+    let statusCode: number | undefined;
+    call.on('status', (s) => (statusCode = s.code));
+    const done = collect(call);
+    for (let i = 0; i < 50; i++) call.write(request(i).message);
+    call.end();
+    const { responses, error } = await done;
+    expect(error).toBeUndefined();
+    expect(responses).toHaveLength(50);
+    await new Promise((r) => setImmediate(r));
+    expect(statusCode).toBe(status.OK);
+  });
+
+  it('ends at once with OK when the client half-closes an idle stream', async () => {
+    const call = t.predictor.PredictStream();
+    const done = collect(call);
+    call.end();
+    expect(await done).toEqual({ responses: [], error: undefined });
+  });
+});
