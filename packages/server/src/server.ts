@@ -2,6 +2,8 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { ModelRegistry, silentLogger, type Backend, type Logger } from '@modelserve/core';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { adminService } from './admin-service.js';
 import { ServerHealth } from './health.js';
@@ -36,6 +38,10 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
+// Listed through reflection too, so `grpcurl list` shows every service the port answers.
+const reflectionProtoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto/grpc/reflection');
+const reflectionProtos = ['v1/reflection.proto', 'v1alpha/reflection.proto'].map((file) => path.join(reflectionProtoDir, file));
+
 /** Default largest message: 64 MiB. */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024;
 
@@ -60,7 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, logger));
   const health = new ServerHealth(registry);
   health.addToServer(server);
-  new ReflectionService(loadPackageDefinition([healthProtoPath])).addToServer(server);
+  new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(server);
 
   const host = options.host ?? '0.0.0.0';
   const target = host.includes(':') ? `[${host}]:${options.port ?? 8001}` : `${host}:${options.port ?? 8001}`;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 
 /** How a bidirectional stream answers each request. */
@@ -16,6 +17,8 @@ export interface StreamHandler<Req, Res> {
  */
 export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handler: StreamHandler<Req, Res>): void {
   const controller = new AbortController();
+  // Every queued request of the stream listens on this one signal; up to maxInflight at once.
+  setMaxListeners(handler.maxInflight + 10, controller.signal);
   let inflight = 0;
   let readEnded = false;
   let writeBlocked = false;

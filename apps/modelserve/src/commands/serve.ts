@@ -31,7 +31,13 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
-    void server.close().then(() => process.exit(0));
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
