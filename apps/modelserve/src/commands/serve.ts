@@ -16,7 +16,8 @@ export interface ServeOptions {
 
 /** Serves a model repository until SIGINT or SIGTERM. */
 export async function serve(options: ServeOptions): Promise<void> {
-  const logger = pino({ level: options.logLevel, base: { service: 'modelserve' } });
+  // Synchronous writes: the lines logged just before exit must not be lost (there is no log line per request).
+  const logger = pino({ level: options.logLevel, base: { service: 'modelserve' } }, pino.destination({ dest: 1, sync: true }));
   const repository = options.modelRepository ?? bundledRepository;
   logger.info({ repository }, 'loading model repository');
   const server = await startServer({
