@@ -13,7 +13,7 @@ export { ModelServeError, errorCodes, invalidArgument } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 // Tensors and metadata
-export { dataTypes, elementByteSize, elementCount } from './tensor.js';
+export { elementCount } from './tensor.js';
 export type { DataType, NamedTensor, NumericTensorData, Tensor, TensorData, TensorDataMap } from './tensor.js';
 export { formatShape } from './metadata.js';
 export type { ModelMetadata, ModelSignature, ModelStatus, TensorSpec, VersionState, VersionStatus } from './metadata.js';

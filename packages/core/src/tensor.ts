@@ -1,5 +1,7 @@
 /**
  * Transport-free tensors: the Open Inference Protocol's datatypes over plain typed arrays.
+ * @modelserve/proto's DecodedTensor has the same structure (core may not import proto); the
+ * server passes one for the other, so the compiler checks they stay alike.
  */
 
 /** Open Inference Protocol datatypes. */
@@ -18,24 +20,6 @@ export type DataType =
   | 'FP32'
   | 'FP64'
   | 'BYTES';
-
-/** Every datatype, in the protocol's order. */
-export const dataTypes: readonly DataType[] = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'BF16',
-  'FP32',
-  'FP64',
-  'BYTES',
-];
 
 /** The element storage of each datatype. BOOL is one byte per element (0 or 1); FP16 and BF16 are raw bits. */
 export interface TensorDataMap {
@@ -72,23 +56,6 @@ export interface Tensor<D extends DataType = DataType> {
 export interface NamedTensor extends Tensor {
   name: string;
 }
-
-/** Bytes per element of fixed-size datatypes (BYTES has none). */
-export const elementByteSize: Readonly<Record<Exclude<DataType, 'BYTES'>, number>> = {
-  BOOL: 1,
-  UINT8: 1,
-  UINT16: 2,
-  UINT32: 4,
-  UINT64: 8,
-  INT8: 1,
-  INT16: 2,
-  INT32: 4,
-  INT64: 8,
-  FP16: 2,
-  BF16: 2,
-  FP32: 4,
-  FP64: 8,
-};
 
 /** The number of elements a shape holds (1 for a scalar, 0 when any dimension is 0). */
 export function elementCount(shape: readonly number[]): number {

@@ -19,7 +19,7 @@ export function fromPredictRequest(
 ): { request: Omit<InferenceRequest, 'deadline' | 'signal'>; encoding: OutputEncoding } {
   const model = request.model_name;
   const inputs: NamedTensor[] = request.inputs.map(
-    (input) => decodeTensor(input, usesRaw(input) ? input.raw_contents : null, `model '${model}' input '${input.name}'`) as NamedTensor,
+    (input) => decodeTensor(input, usesRaw(input) ? input.raw_contents : null, `model '${model}' input '${input.name}'`),
   );
   const encoding: OutputEncoding =
     request.output_format === 'OUTPUT_FORMAT_RAW'

@@ -11,45 +11,59 @@ export interface StreamHandler<Req, Res> {
 
 /**
  * Serves a bidirectional stream: every request is answered exactly once, in completion order.
- * Reading pauses while too many requests are in flight or the client is not reading (write()
- * returned false), so memory stays bounded. When the client half-closes, in-flight requests
- * finish and then the stream ends; when it cancels, queued work is dropped.
+ * Memory stays bounded: reading pauses while `maxInflight` requests are unanswered, and when the
+ * client does not read (write() returned false) answers wait for 'drain' and count as unanswered.
+ * When the client half-closes, accepted requests finish and then the stream ends; when it
+ * cancels, queued work is dropped.
  */
 export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handler: StreamHandler<Req, Res>): void {
   const controller = new AbortController();
   // Every queued request of the stream listens on this one signal; up to maxInflight at once.
   setMaxListeners(handler.maxInflight + 10, controller.signal);
-  let inflight = 0;
+  let unanswered = 0;
   let readEnded = false;
-  let writeBlocked = false;
   let finished = false;
+  const waiting: Res[] = [];
+  let blocked = false;
 
   const updateFlow = (): void => {
     if (finished) return;
-    if (inflight >= handler.maxInflight || writeBlocked) call.pause();
+    if (unanswered >= handler.maxInflight) call.pause();
     else call.resume();
   };
 
   const maybeEnd = (): void => {
-    if (!finished && readEnded && inflight === 0) {
+    if (!finished && readEnded && unanswered === 0) {
       finished = true;
       call.end();
     }
   };
 
+  const send = (response: Res): void => {
+    if (blocked) {
+      waiting.push(response);
+      return;
+    }
+    unanswered--;
+    if (!call.write(response)) {
+      blocked = true;
+      call.once('drain', flush);
+    }
+  };
+
+  function flush(): void {
+    blocked = false;
+    while (!blocked && waiting.length > 0) send(waiting.shift()!);
+    updateFlow();
+    maybeEnd();
+  }
+
   call.on('data', (request: Req) => {
-    inflight++;
+    unanswered++;
     updateFlow();
     void handler.handle(request, controller.signal).then((response) => {
-      inflight--;
       if (finished || controller.signal.aborted) return;
-      if (!call.write(response) && !writeBlocked) {
-        writeBlocked = true;
-        call.once('drain', () => {
-          writeBlocked = false;
-          updateFlow();
-        });
-      }
+      send(response);
       updateFlow();
       maybeEnd();
     });
@@ -60,6 +74,7 @@ export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handle
   });
   const stop = (): void => {
     finished = true;
+    waiting.length = 0;
     controller.abort();
   };
   call.on('cancelled', stop);
