@@ -17,6 +17,7 @@ async function gatedServer(maxInflightPerStream: number) {
   const root = await mkdtemp(path.join(tmpdir(), 'stream-flow-'));
   await put(root, 'slow/config.yaml', 'instances:\n  count: 64\n');
   await put(root, 'slow/1/model.onnx', '');
+  await put(root, 'single/config.yaml', 'instances:\n  count: 1\n');
   await put(root, 'single/1/model.onnx', '');
   await put(root, 'big/1/model.onnx', '');
   const held = gate();

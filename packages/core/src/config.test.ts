@@ -1,5 +1,5 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
@@ -8,7 +8,7 @@ describe('model config', () => {
   it('fills in Triton-like defaults when there is no config.yaml', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'config-'));
     const config = await readModelConfig(path.join(dir, 'config.yaml'), 'm/config.yaml');
-    expect(config).toEqual({ max_batch_size: 0, version_policy: { latest: 1 }, instances: { count: 1, intra_op_threads: 1 } });
+    expect(config).toEqual({ max_batch_size: 0, version_policy: { latest: 1 }, instances: { count: availableParallelism(), intra_op_threads: 1 } });
   });
 
   it('reads every version policy form', () => {
@@ -30,6 +30,25 @@ describe('model config', () => {
     expect(() => parseModelConfig({ max_batch_sise: 8 }, 'm/config.yaml')).toThrow(/m\/config\.yaml: .*max_batch_sise/);
     expect(() => parseModelConfig({ instances: { count: 'two' } }, 'm/config.yaml')).toThrow(/instances\.count: .*number/);
     expect(() => parseModelConfig({ version_policy: { latest: 0 } }, 'm/config.yaml')).toThrow(/version_policy/);
+  });
+
+  it('reads dynamic_batching with Triton-like defaults, and checks it against max_batch_size', () => {
+    expect(parseModelConfig({ max_batch_size: 8, dynamic_batching: {} }, 'x').dynamic_batching).toEqual({
+      max_queue_delay_us: 0,
+      preferred_batch_sizes: [],
+      max_queue_size: 1024,
+      priority_levels: 1,
+      default_priority_level: 1,
+      default_queue_timeout_us: 0,
+    });
+    expect(parseModelConfig({}, 'x').dynamic_batching).toBeUndefined();
+    expect(() => parseModelConfig({ max_batch_size: 8, dynamic_batching: { preferred_batch_sizes: [16] } }, 'm/config.yaml')).toThrow(
+      'm/config.yaml: dynamic_batching.preferred_batch_sizes: 16 exceeds max_batch_size 8',
+    );
+    expect(() => parseModelConfig({ max_batch_size: 8, dynamic_batching: { priority_levels: 2, default_priority_level: 3 } }, 'm/config.yaml')).toThrow(
+      'm/config.yaml: dynamic_batching.default_priority_level: 3 exceeds priority_levels 2',
+    );
+    expect(() => parseModelConfig({ dynamic_batching: { max_queue_delay: 5 } }, 'm/config.yaml')).toThrow(/dynamic_batching: .*max_queue_delay/);
   });
 
   it('reports YAML syntax errors with the file name', async () => {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ModelServeError } from './errors.js';
@@ -21,17 +22,54 @@ export const modelConfigSchema = z
     version_policy: versionPolicySchema.default({ latest: 1 }),
     /** The version used when a request names none; the highest ready version when unset. */
     default_version: positiveInt.optional(),
+    /** Gather queued requests into batches (Triton's dynamic_batching); absent: one request per run. */
+    dynamic_batching: z
+      .object({
+        /** How long the oldest request may wait for a fuller batch while an instance is idle. */
+        max_queue_delay_us: z.number().int().min(0).max(10_000_000).default(0),
+        /** Batch sizes to prefer when more requests wait than one run takes. */
+        preferred_batch_sizes: z.array(positiveInt).default([]),
+        /** Requests waiting beyond which new ones get RESOURCE_EXHAUSTED. */
+        max_queue_size: positiveInt.default(1024),
+        /** Priority levels; 1 is the highest. */
+        priority_levels: z.number().int().min(1).max(16).default(1),
+        /** The level of a request that names none. */
+        default_priority_level: positiveInt.default(1),
+        /** Microseconds a request may wait in the queue when it sets no timeout; 0: no limit. */
+        default_queue_timeout_us: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .optional(),
     instances: z
       .object({
-        /** Sessions (worker threads) per version. */
-        count: z.number().int().min(1).max(64).default(1),
+        /** Sessions (worker threads) per version; default: one per core. */
+        count: z.number().int().min(1).max(64).default(() => availableParallelism()),
         /** onnxruntime intra-op threads per session. */
         intra_op_threads: z.number().int().min(1).max(64).default(1),
       })
       .strict()
-      .default({ count: 1, intra_op_threads: 1 }),
+      .default(() => ({ count: availableParallelism(), intra_op_threads: 1 })),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    const batching = config.dynamic_batching;
+    if (batching === undefined) return;
+    if (config.max_batch_size === 0 && batching.preferred_batch_sizes.length > 0) {
+      context.addIssue({ code: 'custom', path: ['dynamic_batching', 'preferred_batch_sizes'], message: 'needs max_batch_size > 0' });
+    }
+    for (const size of batching.preferred_batch_sizes) {
+      if (size > config.max_batch_size) {
+        context.addIssue({ code: 'custom', path: ['dynamic_batching', 'preferred_batch_sizes'], message: `${size} exceeds max_batch_size ${config.max_batch_size}` });
+      }
+    }
+    if (batching.default_priority_level > batching.priority_levels) {
+      context.addIssue({
+        code: 'custom',
+        path: ['dynamic_batching', 'default_priority_level'],
+        message: `${batching.default_priority_level} exceeds priority_levels ${batching.priority_levels}`,
+      });
+    }
+  });
 
 /** A model's validated configuration, defaults filled in. */
 export type ModelConfig = z.output<typeof modelConfigSchema>;

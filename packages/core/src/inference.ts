@@ -14,6 +14,10 @@ export interface InferenceRequest {
   deadline?: number | undefined;
   /** Aborting drops the request if it has not started. */
   signal?: AbortSignal | undefined;
+  /** Priority level, 1 the highest; 0 or undefined for the model's default. */
+  priority?: number | undefined;
+  /** Microseconds the request may wait in the queue; 0 or undefined for the model's default. */
+  timeoutUs?: number | undefined;
 }
 
 /** The answer to an `InferenceRequest`. */

@@ -5,7 +5,8 @@ import { assertTransition } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { ModelSignature, VersionState, VersionStatus } from './metadata.js';
 import type { Scheduler } from './scheduler.js';
-import { FifoScheduler } from './scheduler-fifo.js';
+import { DynamicBatcher } from './scheduler-dynamic-batcher.js';
+import { VersionStats } from './statistics.js';
 
 /**
  * One version of a model and its lifecycle. Operations on a version run one after another, so a
@@ -16,6 +17,8 @@ export class ModelVersion {
   reason = 'not loaded';
   signature: ModelSignature | undefined;
   scheduler: Scheduler | undefined;
+  /** Counts and durations since the version last loaded. */
+  stats = new VersionStats();
   private instances: ModelInstance[] = [];
   private pending: Promise<void> = Promise.resolve();
 
@@ -52,7 +55,19 @@ export class ModelVersion {
         checkBatchable(this.label, signature, config.max_batch_size);
         this.instances = instances;
         this.signature = signature;
-        this.scheduler = new FifoScheduler(instances, { label: this.label });
+        const batching = config.dynamic_batching;
+        this.stats = new VersionStats();
+        this.scheduler = new DynamicBatcher(instances, {
+          label: this.label,
+          batching: batching !== undefined,
+          maxBatchSize: config.max_batch_size,
+          maxQueueDelayUs: batching?.max_queue_delay_us,
+          preferredBatchSizes: batching?.preferred_batch_sizes,
+          maxQueueSize: batching?.max_queue_size,
+          priorityLevels: batching?.priority_levels,
+          defaultPriorityLevel: batching?.default_priority_level,
+          stats: this.stats,
+        });
         this.move('READY', '');
         const ms = Math.round(performance.now() - started);
         logger.info({ model: this.model, version: this.version, instances: instances.length, ms }, 'model version loaded');

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from './logger.js';
 import type { ModelMetadata, ModelStatus } from './metadata.js';
 import { ModelVersion } from './model-version.js';
 import { checkModelName, ModelRepository, parseVersion } from './repository.js';
+import type { VersionStatistics } from './statistics.js';
 import { validateRequest } from './validate.js';
 
 /** Options of `ModelRegistry.open`. */
@@ -150,13 +151,28 @@ export class ModelRegistry {
     const { scheduler, signature } = slot.ready();
     const outputs = request.outputs ?? [];
     validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs);
+    const timeoutUs = request.timeoutUs || record.config.dynamic_batching?.default_queue_timeout_us || 0;
+    const queueDeadline = timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : undefined;
+    const deadline = Math.min(request.deadline ?? Infinity, queueDeadline ?? Infinity);
     const result = await scheduler.enqueue({
       inputs: request.inputs,
       outputs,
-      deadline: request.deadline,
+      deadline: Number.isFinite(deadline) ? deadline : undefined,
       signal: request.signal,
+      priority: request.priority,
     });
     return { model: request.model, version: slot.version, id: request.id ?? '', outputs: result };
+  }
+
+  /** Counts and durations per version: every model, one model, or one version. */
+  statistics(name?: string, version?: string | number): VersionStatistics[] {
+    const names = name === undefined || name === '' ? [...this.models.keys()].sort() : [this.record(name).name];
+    return names.flatMap((model) => {
+      const record = this.models.get(model)!;
+      const wanted = parseVersion(model, version);
+      const slots = wanted === undefined ? [...record.versions.values()] : [this.slot(record, wanted)];
+      return slots.sort((a, b) => a.version - b.version).map((slot) => slot.stats.snapshot(model, slot.version));
+    });
   }
 
   /** Unloads every model. */

@@ -9,6 +9,8 @@ export interface InferenceJob {
   deadline?: number | undefined;
   /** Aborting removes a queued job; a started run cannot be stopped but its result is dropped. */
   signal?: AbortSignal | undefined;
+  /** Priority level, 1 the highest; undefined or 0 for the model's default level. */
+  priority?: number | undefined;
 }
 
 /** Decides when and where jobs run (Triton core's scheduler.h: enqueue, in-flight, stop). */

@@ -32,6 +32,13 @@ export type { LoadModelRequest, LoadModelRequest__Output } from './generated/mod
 export type { LoadModelResponse, LoadModelResponse__Output } from './generated/modelserve/v1/LoadModelResponse.js';
 export type { UnloadModelRequest, UnloadModelRequest__Output } from './generated/modelserve/v1/UnloadModelRequest.js';
 export type { UnloadModelResponse, UnloadModelResponse__Output } from './generated/modelserve/v1/UnloadModelResponse.js';
+export type { GetModelStatisticsRequest, GetModelStatisticsRequest__Output } from './generated/modelserve/v1/GetModelStatisticsRequest.js';
+export type { GetModelStatisticsResponse, GetModelStatisticsResponse__Output } from './generated/modelserve/v1/GetModelStatisticsResponse.js';
+export type { Distribution, Distribution__Output } from './generated/modelserve/v1/Distribution.js';
+export type { BatchSizeCount, BatchSizeCount__Output } from './generated/modelserve/v1/BatchSizeCount.js';
+export type { VersionStatistics, VersionStatistics__Output } from './generated/modelserve/v1/VersionStatistics.js';
+export type { GetServerStatsRequest, GetServerStatsRequest__Output } from './generated/modelserve/v1/GetServerStatsRequest.js';
+export type { ServerStats, ServerStats__Output } from './generated/modelserve/v1/ServerStats.js';
 // Enums are values too: objects mapping each name to itself (enums travel as strings).
 export { OutputFormat } from './generated/modelserve/v1/OutputFormat.js';
 export type { OutputFormat__Output } from './generated/modelserve/v1/OutputFormat.js';

@@ -1,11 +1,13 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import type { Logger, ModelMetadata, ModelRegistry, ModelStatus, TensorSpec } from '@modelserve/core';
+import type { Distribution, Logger, ModelMetadata, ModelRegistry, ModelStatus, TensorSpec, VersionStatistics } from '@modelserve/core';
 import type {
   ModelAdminHandlers,
   ModelMetadata as WireModelMetadata,
   ModelStatus as WireModelStatus,
   TensorSpec as WireTensorSpec,
+  VersionStatistics as WireVersionStatistics,
 } from '@modelserve/proto';
+import type { ServerStatsRecorder } from './server-stats.js';
 import { serviceErrorOf } from './status.js';
 
 /** A core model status on the wire. */
@@ -35,6 +37,22 @@ export function toWireMetadata(metadata: ModelMetadata): WireModelMetadata {
   };
 }
 
+/** Version statistics on the wire. */
+export function toWireStatistics(s: VersionStatistics): WireVersionStatistics {
+  const distribution = (d: Distribution) => ({ ...d });
+  return {
+    name: s.name,
+    version: String(s.version),
+    request_count: s.requestCount,
+    failure_count: s.failureCount,
+    batch_count: s.batchCount,
+    inference_count: s.inferenceCount,
+    batch_sizes: s.batchSizes.map((b) => ({ batch_size: b.batchSize, count: b.count })),
+    queue_us: distribution(s.queueUs),
+    compute_us: distribution(s.computeUs),
+  };
+}
+
 /** Runs a handler body and answers its result or its error. */
 function answer<T>(callback: sendUnaryData<T>, logger: Logger, body: () => T | Promise<T>): void {
   Promise.resolve()
@@ -48,7 +66,7 @@ function answer<T>(callback: sendUnaryData<T>, logger: Logger, body: () => T | P
 type Call<Req> = ServerUnaryCall<Req, unknown>;
 
 /** `modelserve.v1.ModelAdmin` over a model registry. */
-export function adminService(registry: ModelRegistry, logger: Logger): ModelAdminHandlers {
+export function adminService(registry: ModelRegistry, serverStats: ServerStatsRecorder, logger: Logger): ModelAdminHandlers {
   return {
     ListModels(_call: Call<unknown>, callback) {
       answer(callback, logger, () => ({ models: registry.list().map(toWireStatus) }));
@@ -61,6 +79,12 @@ export function adminService(registry: ModelRegistry, logger: Logger): ModelAdmi
     },
     UnloadModel(call: Call<{ name: string; version: string }>, callback) {
       answer(callback, logger, async () => ({ status: toWireStatus(await registry.unload(call.request.name, call.request.version)) }));
+    },
+    GetModelStatistics(call: Call<{ name: string; version: string }>, callback) {
+      answer(callback, logger, () => ({ versions: registry.statistics(call.request.name, call.request.version).map(toWireStatistics) }));
+    },
+    GetServerStats(call: Call<{ reset: boolean }>, callback) {
+      answer(callback, logger, () => serverStats.read(call.request.reset));
     },
   };
 }

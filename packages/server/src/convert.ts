@@ -30,7 +30,15 @@ export function fromPredictRequest(
           ? 'raw'
           : 'typed';
   return {
-    request: { model, version: request.model_version, id: request.id, inputs, outputs: request.outputs },
+    request: {
+      model,
+      version: request.model_version,
+      id: request.id,
+      inputs,
+      outputs: request.outputs,
+      priority: request.priority,
+      timeoutUs: Number(request.timeout_us),
+    },
     encoding,
   };
 }

@@ -7,3 +7,4 @@ export { predictorService } from './predictor-service.js';
 export type { PredictorOptions } from './predictor-service.js';
 export { adminService } from './admin-service.js';
 export { ServerHealth } from './health.js';
+export { ServerStatsRecorder } from './server-stats.js';

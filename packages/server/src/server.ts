@@ -7,6 +7,7 @@ import path from 'node:path';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { adminService } from './admin-service.js';
 import { ServerHealth } from './health.js';
+import { ServerStatsRecorder } from './server-stats.js';
 import { predictorService } from './predictor-service.js';
 
 /** Options of `startServer`; all but the repository have defaults. */
@@ -63,7 +64,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     grpcObject.modelserve.v1.Predictor.service,
     predictorService(registry, logger, { maxInflightPerStream: options.maxInflightPerStream ?? 256 }),
   );
-  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, logger));
+  const serverStats = new ServerStatsRecorder();
+  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, logger));
   const health = new ServerHealth(registry);
   health.addToServer(server);
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(server);
@@ -102,6 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           });
         });
         await registry.close();
+        serverStats.stop();
         logger.info({}, 'modelserve stopped');
       })();
       return closing;

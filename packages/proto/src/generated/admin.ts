@@ -3,7 +3,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { BatchSizeCount as _modelserve_v1_BatchSizeCount, BatchSizeCount__Output as _modelserve_v1_BatchSizeCount__Output } from './modelserve/v1/BatchSizeCount.js';
+import type { Distribution as _modelserve_v1_Distribution, Distribution__Output as _modelserve_v1_Distribution__Output } from './modelserve/v1/Distribution.js';
 import type { GetModelMetadataRequest as _modelserve_v1_GetModelMetadataRequest, GetModelMetadataRequest__Output as _modelserve_v1_GetModelMetadataRequest__Output } from './modelserve/v1/GetModelMetadataRequest.js';
+import type { GetModelStatisticsRequest as _modelserve_v1_GetModelStatisticsRequest, GetModelStatisticsRequest__Output as _modelserve_v1_GetModelStatisticsRequest__Output } from './modelserve/v1/GetModelStatisticsRequest.js';
+import type { GetModelStatisticsResponse as _modelserve_v1_GetModelStatisticsResponse, GetModelStatisticsResponse__Output as _modelserve_v1_GetModelStatisticsResponse__Output } from './modelserve/v1/GetModelStatisticsResponse.js';
+import type { GetServerStatsRequest as _modelserve_v1_GetServerStatsRequest, GetServerStatsRequest__Output as _modelserve_v1_GetServerStatsRequest__Output } from './modelserve/v1/GetServerStatsRequest.js';
 import type { ListModelsRequest as _modelserve_v1_ListModelsRequest, ListModelsRequest__Output as _modelserve_v1_ListModelsRequest__Output } from './modelserve/v1/ListModelsRequest.js';
 import type { ListModelsResponse as _modelserve_v1_ListModelsResponse, ListModelsResponse__Output as _modelserve_v1_ListModelsResponse__Output } from './modelserve/v1/ListModelsResponse.js';
 import type { LoadModelRequest as _modelserve_v1_LoadModelRequest, LoadModelRequest__Output as _modelserve_v1_LoadModelRequest__Output } from './modelserve/v1/LoadModelRequest.js';
@@ -11,11 +16,13 @@ import type { LoadModelResponse as _modelserve_v1_LoadModelResponse, LoadModelRe
 import type { ModelAdminClient as _modelserve_v1_ModelAdminClient, ModelAdminDefinition as _modelserve_v1_ModelAdminDefinition } from './modelserve/v1/ModelAdmin.js';
 import type { ModelMetadata as _modelserve_v1_ModelMetadata, ModelMetadata__Output as _modelserve_v1_ModelMetadata__Output } from './modelserve/v1/ModelMetadata.js';
 import type { ModelStatus as _modelserve_v1_ModelStatus, ModelStatus__Output as _modelserve_v1_ModelStatus__Output } from './modelserve/v1/ModelStatus.js';
+import type { ServerStats as _modelserve_v1_ServerStats, ServerStats__Output as _modelserve_v1_ServerStats__Output } from './modelserve/v1/ServerStats.js';
 import type { Tensor as _modelserve_v1_Tensor, Tensor__Output as _modelserve_v1_Tensor__Output } from './modelserve/v1/Tensor.js';
 import type { TensorContents as _modelserve_v1_TensorContents, TensorContents__Output as _modelserve_v1_TensorContents__Output } from './modelserve/v1/TensorContents.js';
 import type { TensorSpec as _modelserve_v1_TensorSpec, TensorSpec__Output as _modelserve_v1_TensorSpec__Output } from './modelserve/v1/TensorSpec.js';
 import type { UnloadModelRequest as _modelserve_v1_UnloadModelRequest, UnloadModelRequest__Output as _modelserve_v1_UnloadModelRequest__Output } from './modelserve/v1/UnloadModelRequest.js';
 import type { UnloadModelResponse as _modelserve_v1_UnloadModelResponse, UnloadModelResponse__Output as _modelserve_v1_UnloadModelResponse__Output } from './modelserve/v1/UnloadModelResponse.js';
+import type { VersionStatistics as _modelserve_v1_VersionStatistics, VersionStatistics__Output as _modelserve_v1_VersionStatistics__Output } from './modelserve/v1/VersionStatistics.js';
 import type { VersionStatus as _modelserve_v1_VersionStatus, VersionStatus__Output as _modelserve_v1_VersionStatus__Output } from './modelserve/v1/VersionStatus.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -25,7 +32,12 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   modelserve: {
     v1: {
+      BatchSizeCount: MessageTypeDefinition<_modelserve_v1_BatchSizeCount, _modelserve_v1_BatchSizeCount__Output>
+      Distribution: MessageTypeDefinition<_modelserve_v1_Distribution, _modelserve_v1_Distribution__Output>
       GetModelMetadataRequest: MessageTypeDefinition<_modelserve_v1_GetModelMetadataRequest, _modelserve_v1_GetModelMetadataRequest__Output>
+      GetModelStatisticsRequest: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsRequest, _modelserve_v1_GetModelStatisticsRequest__Output>
+      GetModelStatisticsResponse: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsResponse, _modelserve_v1_GetModelStatisticsResponse__Output>
+      GetServerStatsRequest: MessageTypeDefinition<_modelserve_v1_GetServerStatsRequest, _modelserve_v1_GetServerStatsRequest__Output>
       ListModelsRequest: MessageTypeDefinition<_modelserve_v1_ListModelsRequest, _modelserve_v1_ListModelsRequest__Output>
       ListModelsResponse: MessageTypeDefinition<_modelserve_v1_ListModelsResponse, _modelserve_v1_ListModelsResponse__Output>
       LoadModelRequest: MessageTypeDefinition<_modelserve_v1_LoadModelRequest, _modelserve_v1_LoadModelRequest__Output>
@@ -33,12 +45,14 @@ export interface ProtoGrpcType {
       ModelAdmin: SubtypeConstructor<typeof grpc.Client, _modelserve_v1_ModelAdminClient> & { service: _modelserve_v1_ModelAdminDefinition }
       ModelMetadata: MessageTypeDefinition<_modelserve_v1_ModelMetadata, _modelserve_v1_ModelMetadata__Output>
       ModelStatus: MessageTypeDefinition<_modelserve_v1_ModelStatus, _modelserve_v1_ModelStatus__Output>
+      ServerStats: MessageTypeDefinition<_modelserve_v1_ServerStats, _modelserve_v1_ServerStats__Output>
       Tensor: MessageTypeDefinition<_modelserve_v1_Tensor, _modelserve_v1_Tensor__Output>
       TensorContents: MessageTypeDefinition<_modelserve_v1_TensorContents, _modelserve_v1_TensorContents__Output>
       TensorSpec: MessageTypeDefinition<_modelserve_v1_TensorSpec, _modelserve_v1_TensorSpec__Output>
       UnloadModelRequest: MessageTypeDefinition<_modelserve_v1_UnloadModelRequest, _modelserve_v1_UnloadModelRequest__Output>
       UnloadModelResponse: MessageTypeDefinition<_modelserve_v1_UnloadModelResponse, _modelserve_v1_UnloadModelResponse__Output>
       VersionState: EnumTypeDefinition
+      VersionStatistics: MessageTypeDefinition<_modelserve_v1_VersionStatistics, _modelserve_v1_VersionStatistics__Output>
       VersionStatus: MessageTypeDefinition<_modelserve_v1_VersionStatus, _modelserve_v1_VersionStatus__Output>
     }
   }

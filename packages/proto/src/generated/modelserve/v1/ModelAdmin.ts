@@ -5,11 +5,15 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { GetModelMetadataRequest as _modelserve_v1_GetModelMetadataRequest, GetModelMetadataRequest__Output as _modelserve_v1_GetModelMetadataRequest__Output } from '../../modelserve/v1/GetModelMetadataRequest.js';
+import type { GetModelStatisticsRequest as _modelserve_v1_GetModelStatisticsRequest, GetModelStatisticsRequest__Output as _modelserve_v1_GetModelStatisticsRequest__Output } from '../../modelserve/v1/GetModelStatisticsRequest.js';
+import type { GetModelStatisticsResponse as _modelserve_v1_GetModelStatisticsResponse, GetModelStatisticsResponse__Output as _modelserve_v1_GetModelStatisticsResponse__Output } from '../../modelserve/v1/GetModelStatisticsResponse.js';
+import type { GetServerStatsRequest as _modelserve_v1_GetServerStatsRequest, GetServerStatsRequest__Output as _modelserve_v1_GetServerStatsRequest__Output } from '../../modelserve/v1/GetServerStatsRequest.js';
 import type { ListModelsRequest as _modelserve_v1_ListModelsRequest, ListModelsRequest__Output as _modelserve_v1_ListModelsRequest__Output } from '../../modelserve/v1/ListModelsRequest.js';
 import type { ListModelsResponse as _modelserve_v1_ListModelsResponse, ListModelsResponse__Output as _modelserve_v1_ListModelsResponse__Output } from '../../modelserve/v1/ListModelsResponse.js';
 import type { LoadModelRequest as _modelserve_v1_LoadModelRequest, LoadModelRequest__Output as _modelserve_v1_LoadModelRequest__Output } from '../../modelserve/v1/LoadModelRequest.js';
 import type { LoadModelResponse as _modelserve_v1_LoadModelResponse, LoadModelResponse__Output as _modelserve_v1_LoadModelResponse__Output } from '../../modelserve/v1/LoadModelResponse.js';
 import type { ModelMetadata as _modelserve_v1_ModelMetadata, ModelMetadata__Output as _modelserve_v1_ModelMetadata__Output } from '../../modelserve/v1/ModelMetadata.js';
+import type { ServerStats as _modelserve_v1_ServerStats, ServerStats__Output as _modelserve_v1_ServerStats__Output } from '../../modelserve/v1/ServerStats.js';
 import type { UnloadModelRequest as _modelserve_v1_UnloadModelRequest, UnloadModelRequest__Output as _modelserve_v1_UnloadModelRequest__Output } from '../../modelserve/v1/UnloadModelRequest.js';
 import type { UnloadModelResponse as _modelserve_v1_UnloadModelResponse, UnloadModelResponse__Output as _modelserve_v1_UnloadModelResponse__Output } from '../../modelserve/v1/UnloadModelResponse.js';
 
@@ -22,6 +26,24 @@ export interface ModelAdminClient extends grpc.Client {
   getModelMetadata(argument: _modelserve_v1_GetModelMetadataRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ModelMetadata__Output>): grpc.ClientUnaryCall;
   getModelMetadata(argument: _modelserve_v1_GetModelMetadataRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ModelMetadata__Output>): grpc.ClientUnaryCall;
   getModelMetadata(argument: _modelserve_v1_GetModelMetadataRequest, callback: grpc.requestCallback<_modelserve_v1_ModelMetadata__Output>): grpc.ClientUnaryCall;
+  
+  GetModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  GetModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  GetModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  GetModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  getModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  getModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  getModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  getModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetServerStats(argument: _modelserve_v1_GetServerStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
+  GetServerStats(argument: _modelserve_v1_GetServerStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
+  GetServerStats(argument: _modelserve_v1_GetServerStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
+  GetServerStats(argument: _modelserve_v1_GetServerStatsRequest, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
+  getServerStats(argument: _modelserve_v1_GetServerStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
+  getServerStats(argument: _modelserve_v1_GetServerStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
+  getServerStats(argument: _modelserve_v1_GetServerStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
+  getServerStats(argument: _modelserve_v1_GetServerStatsRequest, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
   
   ListModels(argument: _modelserve_v1_ListModelsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
   ListModels(argument: _modelserve_v1_ListModelsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
@@ -55,6 +77,10 @@ export interface ModelAdminClient extends grpc.Client {
 export interface ModelAdminHandlers extends grpc.UntypedServiceImplementation {
   GetModelMetadata: grpc.handleUnaryCall<_modelserve_v1_GetModelMetadataRequest__Output, _modelserve_v1_ModelMetadata>;
   
+  GetModelStatistics: grpc.handleUnaryCall<_modelserve_v1_GetModelStatisticsRequest__Output, _modelserve_v1_GetModelStatisticsResponse>;
+  
+  GetServerStats: grpc.handleUnaryCall<_modelserve_v1_GetServerStatsRequest__Output, _modelserve_v1_ServerStats>;
+  
   ListModels: grpc.handleUnaryCall<_modelserve_v1_ListModelsRequest__Output, _modelserve_v1_ListModelsResponse>;
   
   LoadModel: grpc.handleUnaryCall<_modelserve_v1_LoadModelRequest__Output, _modelserve_v1_LoadModelResponse>;
@@ -65,6 +91,8 @@ export interface ModelAdminHandlers extends grpc.UntypedServiceImplementation {
 
 export interface ModelAdminDefinition extends grpc.ServiceDefinition {
   GetModelMetadata: MethodDefinition<_modelserve_v1_GetModelMetadataRequest, _modelserve_v1_ModelMetadata, _modelserve_v1_GetModelMetadataRequest__Output, _modelserve_v1_ModelMetadata__Output>
+  GetModelStatistics: MethodDefinition<_modelserve_v1_GetModelStatisticsRequest, _modelserve_v1_GetModelStatisticsResponse, _modelserve_v1_GetModelStatisticsRequest__Output, _modelserve_v1_GetModelStatisticsResponse__Output>
+  GetServerStats: MethodDefinition<_modelserve_v1_GetServerStatsRequest, _modelserve_v1_ServerStats, _modelserve_v1_GetServerStatsRequest__Output, _modelserve_v1_ServerStats__Output>
   ListModels: MethodDefinition<_modelserve_v1_ListModelsRequest, _modelserve_v1_ListModelsResponse, _modelserve_v1_ListModelsRequest__Output, _modelserve_v1_ListModelsResponse__Output>
   LoadModel: MethodDefinition<_modelserve_v1_LoadModelRequest, _modelserve_v1_LoadModelResponse, _modelserve_v1_LoadModelRequest__Output, _modelserve_v1_LoadModelResponse__Output>
   UnloadModel: MethodDefinition<_modelserve_v1_UnloadModelRequest, _modelserve_v1_UnloadModelResponse, _modelserve_v1_UnloadModelRequest__Output, _modelserve_v1_UnloadModelResponse__Output>

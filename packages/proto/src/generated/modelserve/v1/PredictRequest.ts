@@ -4,6 +4,7 @@
 
 import type { Tensor as _modelserve_v1_Tensor, Tensor__Output as _modelserve_v1_Tensor__Output } from '../../modelserve/v1/Tensor.js';
 import type { OutputFormat as _modelserve_v1_OutputFormat, OutputFormat__Output as _modelserve_v1_OutputFormat__Output } from '../../modelserve/v1/OutputFormat.js';
+import type { Long } from '@grpc/proto-loader';
 
 export interface PredictRequest {
   'model_name'?: (string);
@@ -12,6 +13,8 @@ export interface PredictRequest {
   'inputs'?: (_modelserve_v1_Tensor)[];
   'outputs'?: (string)[];
   'output_format'?: (_modelserve_v1_OutputFormat);
+  'priority'?: (number);
+  'timeout_us'?: (number | string | Long);
 }
 
 export interface PredictRequest__Output {
@@ -21,4 +24,6 @@ export interface PredictRequest__Output {
   'inputs': (_modelserve_v1_Tensor__Output)[];
   'outputs': (string)[];
   'output_format': (_modelserve_v1_OutputFormat__Output);
+  'priority': (number);
+  'timeout_us': (string);
 }

@@ -1,0 +1,69 @@
+/**
+ * Concatenating requests along the batch (first) dimension and splitting outputs back.
+ */
+import { ModelServeError } from './errors.js';
+import { ownedArray } from './tensor-buffers.js';
+import type { NamedTensor, NumericTensorData } from './tensor.js';
+
+/**
+ * Requests merge only when every input has the same datatype and the same dimensions after the
+ * first; this key says which ones may.
+ */
+export function batchKey(inputs: readonly NamedTensor[]): string {
+  return inputs
+    .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join('x')}`)
+    .sort()
+    .join('|');
+}
+
+/** The batch size of a request: the first dimension of its inputs (1 for a scalar). */
+export function batchSizeOf(inputs: readonly NamedTensor[]): number {
+  return inputs[0]?.shape[0] ?? 1;
+}
+
+/** The inputs of several requests (same batch key) as one batch, copied once into core's own buffers. */
+export function concatInputs(requests: ReadonlyArray<readonly NamedTensor[]>): NamedTensor[] {
+  const first = requests[0]!;
+  if (requests.length === 1) return [...first];
+  const total = requests.reduce((sum, inputs) => sum + batchSizeOf(inputs), 0);
+  return first.map((template) => {
+    const parts = requests.map((inputs) => inputs.find((t) => t.name === template.name)!);
+    const shape = [total, ...template.shape.slice(1)];
+    if (template.datatype === 'BYTES') {
+      return { name: template.name, datatype: 'BYTES', shape, data: parts.flatMap((p) => p.data as Uint8Array[]) };
+    }
+    const length = parts.reduce((sum, p) => sum + p.data.length, 0);
+    const data = ownedArray(template.data as NumericTensorData, length);
+    let offset = 0;
+    for (const part of parts) {
+      (data as Float32Array).set(part.data as Float32Array, offset);
+      offset += part.data.length;
+    }
+    return { name: template.name, datatype: template.datatype, shape, data } as NamedTensor;
+  });
+}
+
+/** Splits a batch's outputs back into one list per request, as views (no copies). */
+export function splitOutputs(label: string, outputs: readonly NamedTensor[], sizes: readonly number[]): NamedTensor[][] {
+  if (sizes.length === 1) return [[...outputs]];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const perRequest: NamedTensor[][] = sizes.map(() => []);
+  for (const output of outputs) {
+    if (output.shape[0] !== total) {
+      throw new ModelServeError(
+        'Internal',
+        `${label}: output '${output.name}' has first dimension ${output.shape[0]}, expected the batch size ${total}; the model cannot be batched (set max_batch_size: 0)`,
+      );
+    }
+    const rowLength = total === 0 ? 0 : output.data.length / total;
+    let row = 0;
+    sizes.forEach((size, i) => {
+      const start = row * rowLength;
+      const end = (row + size) * rowLength;
+      const data = Array.isArray(output.data) ? output.data.slice(start, end) : (output.data as Float32Array).subarray(start, end);
+      perRequest[i]!.push({ name: output.name, datatype: output.datatype, shape: [size, ...output.shape.slice(1)], data } as NamedTensor);
+      row += size;
+    });
+  }
+  return perRequest;
+}

@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelInstance } from './backend.js';
+import { DynamicBatcher, type DynamicBatcherOptions } from './scheduler-dynamic-batcher.js';
+import { VersionStats } from './statistics.js';
+import type { NamedTensor } from './tensor.js';
+import { gate } from './testing/fake-backend.js';
+
+/**
+ * An instance whose runs wait until the test releases them, one at a time. Each run is logged as
+ * the request ids it served (the first value of each request's rows) and its batch size. The
+ * model doubles its input, so results show whether rows went back to the right requests.
+ */
+function heldInstance(log: string[]): { instance: ModelInstance; release(): void } {
+  const gates: Array<() => void> = [];
+  const instance: ModelInstance = {
+    signature: { inputs: [], outputs: [] },
+    run: async (inputs) => {
+      const x = inputs[0]!;
+      log.push(`run ${x.shape[0]}: ${[...(x.data as Float32Array)].join(',')}`);
+      const g = gate();
+      gates.push(g.open);
+      await g.promise;
+      return [{ name: 'y', datatype: 'FP32', shape: x.shape, data: (x.data as Float32Array).map((v) => v * 2) }];
+    },
+    close: async () => undefined,
+  };
+  return { instance, release: () => gates.shift()?.() };
+}
+
+/** A request of `rows` rows of width `width`, every value `id`. */
+const job = (id: number, extra: object = {}, rows = 1, width = 1) => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, width], data: new Float32Array(rows * width).fill(id) } as NamedTensor],
+  outputs: [] as string[],
+  ...extra,
+});
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+function batcher(overrides: Partial<DynamicBatcherOptions> = {}, log: string[] = []) {
+  const held = heldInstance(log);
+  const stats = new VersionStats();
+  const scheduler = new DynamicBatcher([held.instance], { label: 'm/1', batching: true, maxBatchSize: 4, stats, ...overrides });
+  return { scheduler, held, log, stats };
+}
+
+/** Releases held runs one by one until every promise settles. */
+async function releaseAll(held: { release(): void }, results: Array<Promise<unknown>>): Promise<void> {
+  let settled = false;
+  void Promise.allSettled(results).then(() => (settled = true));
+  while (!settled) {
+    held.release();
+    await tick();
+  }
+}
+
+describe('dynamic batcher', () => {
+  it('starts a request at once on an idle instance: no idle penalty', () => {
+    const { scheduler, log } = batcher();
+    void scheduler.enqueue(job(1));
+    expect(log).toEqual(['run 1: 1']);
+  });
+
+  it('gathers requests that queued while the instance was busy, never past max_batch_size', async () => {
+    const { scheduler, held, log } = batcher({ maxBatchSize: 4 });
+    const results = Array.from({ length: 10 }, (_, i) => scheduler.enqueue(job(i)));
+    await releaseAll(held, results);
+    expect(log).toEqual(['run 1: 0', 'run 4: 1,2,3,4', 'run 4: 5,6,7,8', 'run 1: 9']);
+  });
+
+  it('splits mixed batch sizes back exactly', async () => {
+    const { scheduler, held, log } = batcher({ maxBatchSize: 8 });
+    const first = scheduler.enqueue(job(9));
+    const results = [scheduler.enqueue(job(1, {}, 1, 2)), scheduler.enqueue(job(2, {}, 3, 2)), scheduler.enqueue(job(3, {}, 2, 2))];
+    await releaseAll(held, [first, ...results]);
+    expect(log[1]).toBe('run 6: 1,1,2,2,2,2,2,2,3,3,3,3');
+    const outputs = await Promise.all(results);
+    expect(outputs.map((o) => [o[0]!.shape, [...(o[0]!.data as Float32Array)]])).toEqual([
+      [[1, 2], [2, 2]],
+      [[3, 2], [4, 4, 4, 4, 4, 4]],
+      [[2, 2], [6, 6, 6, 6]],
+    ]);
+  });
+
+  it('never merges requests whose other dimensions differ', async () => {
+    const { scheduler, held, log } = batcher({ maxBatchSize: 8 });
+    const results = [scheduler.enqueue(job(0)), scheduler.enqueue(job(1, {}, 1, 3)), scheduler.enqueue(job(2, {}, 1, 2)), scheduler.enqueue(job(3, {}, 1, 3))];
+    await releaseAll(held, results);
+    expect(log).toEqual(['run 1: 0', 'run 2: 1,1,1,3,3,3', 'run 1: 2,2']);
+  });
+
+  it('runs one request per run with batching off', async () => {
+    const { scheduler, held, log } = batcher({ batching: false });
+    const results = Array.from({ length: 3 }, (_, i) => scheduler.enqueue(job(i)));
+    await releaseAll(held, results);
+    expect(log).toEqual(['run 1: 0', 'run 1: 1', 'run 1: 2']);
+  });
+
+  it('prefers a preferred batch size when more requests wait than it needs', async () => {
+    const { scheduler, held, log } = batcher({ maxBatchSize: 8, preferredBatchSizes: [2, 4] });
+    const results = Array.from({ length: 8 }, (_, i) => scheduler.enqueue(job(i)));
+    await releaseAll(held, results);
+    expect(log).toEqual(['run 1: 0', 'run 4: 1,2,3,4', 'run 2: 5,6', 'run 1: 7']);
+  });
+
+  it('waits up to max_queue_delay_us for a fuller batch only when asked to', async () => {
+    const { scheduler, held, log } = batcher({ maxBatchSize: 4, maxQueueDelayUs: 200_000 });
+    const results = [scheduler.enqueue(job(1)), scheduler.enqueue(job(2))];
+    await tick();
+    expect(log).toEqual([]);
+    results.push(scheduler.enqueue(job(3)), scheduler.enqueue(job(4)));
+    expect(log).toEqual(['run 4: 1,2,3,4']);
+    await releaseAll(held, results);
+    const late = scheduler.enqueue(job(5));
+    const started = performance.now();
+    while (log.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    await releaseAll(held, [late]);
+  });
+
+  it('serves higher priority first', async () => {
+    const { scheduler, held, log } = batcher({ batching: false, priorityLevels: 2, defaultPriorityLevel: 2 });
+    const results = [scheduler.enqueue(job(0)), scheduler.enqueue(job(1)), scheduler.enqueue(job(2, { priority: 1 })), scheduler.enqueue(job(3, { priority: 2 }))];
+    await releaseAll(held, results);
+    expect(log).toEqual(['run 1: 0', 'run 1: 2', 'run 1: 1', 'run 1: 3']);
+    await expect(scheduler.enqueue(job(4, { priority: 3 }))).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'm/1: priority 3 is out of range: expected 1 (highest) to 2, or 0 for the default',
+    });
+  });
+
+  it('answers ResourceExhausted at once when the queue is full', async () => {
+    const { scheduler, held } = batcher({ maxQueueSize: 1 });
+    const running = scheduler.enqueue(job(0));
+    const queued = scheduler.enqueue(job(1));
+    await expect(scheduler.enqueue(job(2))).rejects.toMatchObject({ code: 'ResourceExhausted', message: 'm/1: queue is full (1 requests waiting)' });
+    await releaseAll(held, [running, queued]);
+  });
+
+  it('answers DeadlineExceeded for a request whose deadline passes while queued, and never runs it', async () => {
+    const { scheduler, held, log } = batcher();
+    const running = scheduler.enqueue(job(0));
+    const late = scheduler.enqueue(job(1, { deadline: Date.now() + 20 }));
+    await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded' });
+    await releaseAll(held, [running]);
+    expect(log).toEqual(['run 1: 0']);
+    expect(scheduler.inflight).toBe(0);
+  });
+
+  it('drops a cancelled request from the queue', async () => {
+    const { scheduler, held, log } = batcher();
+    const running = scheduler.enqueue(job(0));
+    const controller = new AbortController();
+    const cancelled = scheduler.enqueue(job(1, { signal: controller.signal }));
+    controller.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: 'Cancelled' });
+    expect(scheduler.inflight).toBe(1);
+    await releaseAll(held, [running]);
+    expect(log).toEqual(['run 1: 0']);
+  });
+
+  it('drains: refuses new requests with Unavailable and waits for accepted ones', async () => {
+    const { scheduler, held } = batcher();
+    const running = scheduler.enqueue(job(0));
+    let drained = false;
+    const draining = scheduler.drain().then(() => (drained = true));
+    await expect(scheduler.enqueue(job(1))).rejects.toMatchObject({ code: 'Unavailable' });
+    await tick();
+    expect(drained).toBe(false);
+    await releaseAll(held, [running]);
+    await draining;
+    expect(drained).toBe(true);
+  });
+
+  it('counts requests, batches, inferences and batch sizes', async () => {
+    const { scheduler, held, stats } = batcher({ maxBatchSize: 4 });
+    const results = Array.from({ length: 6 }, (_, i) => scheduler.enqueue(job(i)));
+    await releaseAll(held, results);
+    const snapshot = stats.snapshot('m', 1);
+    expect(snapshot).toMatchObject({ requestCount: 6, failureCount: 0, batchCount: 3, inferenceCount: 6 });
+    expect(snapshot.batchSizes).toEqual([
+      { batchSize: 1, count: 2 },
+      { batchSize: 4, count: 1 },
+    ]);
+    expect(snapshot.queueUs.count).toBe(6);
+    expect(snapshot.computeUs.count).toBe(3);
+  });
+});

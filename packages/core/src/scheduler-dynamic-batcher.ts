@@ -1,0 +1,271 @@
+import type { ModelInstance } from './backend.js';
+import { batchKey, batchSizeOf, concatInputs, splitOutputs } from './batch-tensors.js';
+import { invalidArgument, ModelServeError } from './errors.js';
+import type { InferenceJob, Scheduler } from './scheduler.js';
+import type { VersionStats } from './statistics.js';
+import type { NamedTensor } from './tensor.js';
+
+/** How a model version's requests are queued and gathered into runs (Triton's dynamic_batching). */
+export interface DynamicBatcherOptions {
+  /** `model/version`, for messages. */
+  label: string;
+  /** Gather queued requests into one run. When false, each run serves one request (batching off). */
+  batching: boolean;
+  /** Largest sum of first dimensions per run; 0: the model is not batched. */
+  maxBatchSize: number;
+  /** How long the oldest request may wait for a fuller batch; 0 (default): never wait. */
+  maxQueueDelayUs?: number;
+  /** Batch sizes to prefer when more requests wait than one run can take. */
+  preferredBatchSizes?: readonly number[];
+  /** Requests waiting beyond which new ones get `ResourceExhausted`. Default 1024. */
+  maxQueueSize?: number;
+  /** Priority levels, 1 the highest. Default 1. */
+  priorityLevels?: number;
+  /** Level of a request that names none. Default 1. */
+  defaultPriorityLevel?: number;
+  /** Where counts and durations are recorded. */
+  stats?: VersionStats;
+}
+
+interface Entry {
+  job: InferenceJob;
+  key: string;
+  size: number;
+  level: number;
+  enqueuedAt: number;
+  resolve(outputs: NamedTensor[]): void;
+  reject(error: Error): void;
+  cleanup(): void;
+}
+
+/**
+ * Runs requests on idle instances, highest priority first, oldest first. While every instance is
+ * busy, requests wait in a bounded queue; when an instance frees, it takes the head request and,
+ * with batching on, every queued request that can join it (same non-batch dimensions, up to
+ * max_batch_size). An idle instance never waits for more requests unless max_queue_delay_us asks it
+ * to, so batching costs nothing at low load. Expired and cancelled requests leave the queue
+ * without running.
+ */
+export class DynamicBatcher implements Scheduler {
+  private readonly idle: ModelInstance[];
+  private readonly levels: Entry[][];
+  private queued = 0;
+  private running = 0;
+  private draining = false;
+  private drained: (() => void) | undefined;
+  private delayTimer: NodeJS.Timeout | undefined;
+  private readonly maxQueueSize: number;
+  private readonly defaultLevel: number;
+
+  constructor(
+    instances: readonly ModelInstance[],
+    private readonly options: DynamicBatcherOptions,
+  ) {
+    this.idle = [...instances];
+    this.maxQueueSize = options.maxQueueSize ?? 1024;
+    this.levels = Array.from({ length: options.priorityLevels ?? 1 }, () => []);
+    this.defaultLevel = options.defaultPriorityLevel ?? 1;
+  }
+
+  get inflight(): number {
+    return this.running + this.queued;
+  }
+
+  enqueue(job: InferenceJob): Promise<NamedTensor[]> {
+    const { label } = this.options;
+    if (this.draining) return Promise.reject(new ModelServeError('Unavailable', `${label} is unloading`));
+    if (job.signal?.aborted) return Promise.reject(new ModelServeError('Cancelled', `${label}: request cancelled`));
+    const level = job.priority === undefined || job.priority === 0 ? this.defaultLevel : job.priority;
+    if (!Number.isInteger(level) || level < 1 || level > this.levels.length) {
+      return Promise.reject(
+        invalidArgument(`${label}: priority ${job.priority} is out of range: expected 1 (highest) to ${this.levels.length}, or 0 for the default`),
+      );
+    }
+    if (this.queued >= this.maxQueueSize) {
+      return Promise.reject(new ModelServeError('ResourceExhausted', `${label}: queue is full (${this.maxQueueSize} requests waiting)`));
+    }
+    return new Promise<NamedTensor[]>((resolve, reject) => {
+      const size = this.options.maxBatchSize > 0 ? batchSizeOf(job.inputs) : 1;
+      const entry: Entry = { job, key: batchKey(job.inputs), size, level, enqueuedAt: performance.now(), resolve, reject, cleanup: () => undefined };
+      const clears: Array<() => void> = [];
+      if (job.deadline !== undefined) {
+        const timer = setTimeout(() => this.drop(entry, 'DeadlineExceeded', 'deadline passed while queued'), Math.max(0, job.deadline - Date.now()));
+        clears.push(() => clearTimeout(timer));
+      }
+      if (job.signal !== undefined) {
+        const onAbort = (): void => this.drop(entry, 'Cancelled', 'request cancelled');
+        job.signal.addEventListener('abort', onAbort, { once: true });
+        clears.push(() => job.signal?.removeEventListener('abort', onAbort));
+      }
+      entry.cleanup = () => clears.forEach((clear) => clear());
+      this.levels[level - 1]!.push(entry);
+      this.queued++;
+      this.dispatch();
+    });
+  }
+
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  /** Removes a queued entry and answers it with an error. */
+  private drop(entry: Entry, code: 'DeadlineExceeded' | 'Cancelled', why: string): void {
+    const queue = this.levels[entry.level - 1]!;
+    const at = queue.indexOf(entry);
+    if (at < 0) return;
+    queue.splice(at, 1);
+    this.queued--;
+    entry.cleanup();
+    this.options.stats?.request(false);
+    entry.reject(new ModelServeError(code, `${this.options.label}: ${why}`));
+    this.maybeDrained();
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0) {
+      const head = this.levels.find((q) => q.length > 0)?.[0];
+      if (head === undefined) return;
+      const batch = this.gather(head);
+      if (batch === undefined) return;
+      this.run(this.idle.pop()!, batch);
+    }
+  }
+
+  /** The requests to run with `head`, or undefined to wait for more (only with max_queue_delay_us). */
+  private gather(head: Entry): Entry[] | undefined {
+    const { batching, maxBatchSize } = this.options;
+    const chosen = [head];
+    let total = head.size;
+    if (batching && maxBatchSize > 0) {
+      for (const queue of this.levels) {
+        for (const entry of queue) {
+          if (entry !== head && entry.key === head.key && total + entry.size <= maxBatchSize) {
+            chosen.push(entry);
+            total += entry.size;
+          }
+        }
+      }
+      const preferred = this.preferredPrefix(chosen);
+      if (preferred !== undefined) return this.take(preferred);
+      if (this.shouldWait(head, total)) return undefined;
+    }
+    return this.take(chosen);
+  }
+
+  /** The longest prefix of `chosen` whose size is a preferred batch size, if any. */
+  private preferredPrefix(chosen: Entry[]): Entry[] | undefined {
+    const preferred = this.options.preferredBatchSizes ?? [];
+    if (preferred.length === 0) return undefined;
+    let best: number | undefined;
+    let total = 0;
+    chosen.forEach((entry, i) => {
+      total += entry.size;
+      if (preferred.includes(total)) best = i + 1;
+    });
+    return best === undefined ? undefined : chosen.slice(0, best);
+  }
+
+  /** Whether to hold `head` back for a fuller batch, arming a timer for when its delay ends. */
+  private shouldWait(head: Entry, total: number): boolean {
+    const delayUs = this.options.maxQueueDelayUs ?? 0;
+    if (delayUs <= 0 || total >= this.options.maxBatchSize) return false;
+    const waitedUs = (performance.now() - head.enqueuedAt) * 1000;
+    if (waitedUs >= delayUs) return false;
+    if (this.delayTimer === undefined) {
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        this.dispatch();
+      }, Math.ceil((delayUs - waitedUs) / 1000));
+    }
+    return true;
+  }
+
+  private take(entries: Entry[]): Entry[] {
+    for (const entry of entries) {
+      const queue = this.levels[entry.level - 1]!;
+      queue.splice(queue.indexOf(entry), 1);
+      this.queued--;
+      entry.cleanup();
+    }
+    return entries;
+  }
+
+  private run(instance: ModelInstance, batch: Entry[]): void {
+    const { stats, label } = this.options;
+    const now = performance.now();
+    const live: Entry[] = [];
+    for (const entry of batch) {
+      const { deadline, signal } = entry.job;
+      if (deadline !== undefined && deadline <= Date.now()) {
+        stats?.request(false);
+        entry.reject(new ModelServeError('DeadlineExceeded', `${label}: deadline passed while queued`));
+      } else if (signal?.aborted) {
+        stats?.request(false);
+        entry.reject(new ModelServeError('Cancelled', `${label}: request cancelled`));
+      } else {
+        stats?.queued((now - entry.enqueuedAt) * 1000);
+        live.push(entry);
+      }
+    }
+    if (live.length === 0) {
+      this.idle.push(instance);
+      this.maybeDrained();
+      return;
+    }
+    this.running += live.length;
+    const wantsAll = live.some((e) => e.job.outputs.length === 0);
+    const outputs = wantsAll ? [] : [...new Set(live.flatMap((e) => e.job.outputs))];
+    const sizes = live.map((e) => e.size);
+    const samples = this.options.maxBatchSize > 0 ? sizes.reduce((a, b) => a + b, 0) : live.length;
+    instance.run(concatInputs(live.map((e) => e.job.inputs)), outputs).then(
+      (result) => {
+        stats?.ran(samples, (performance.now() - now) * 1000);
+        this.release(instance, live.length);
+        let parts: NamedTensor[][];
+        try {
+          parts = splitOutputs(label, result, sizes);
+        } catch (error) {
+          this.answerAll(live, ModelServeError.from(error));
+          return;
+        }
+        live.forEach((entry, i) => {
+          const wanted = entry.job.outputs;
+          stats?.request(true);
+          entry.resolve(wanted.length === 0 ? parts[i]! : parts[i]!.filter((t) => wanted.includes(t.name)));
+        });
+      },
+      (error: unknown) => {
+        stats?.ran(samples, (performance.now() - now) * 1000);
+        this.release(instance, live.length);
+        this.answerAll(live, ModelServeError.from(error));
+      },
+    );
+  }
+
+  private answerAll(entries: Entry[], error: ModelServeError): void {
+    for (const entry of entries) {
+      this.options.stats?.request(false);
+      entry.reject(error);
+    }
+  }
+
+  /** Returns an instance to the idle set and hands it the next batch. */
+  private release(instance: ModelInstance, finished: number): void {
+    this.running -= finished;
+    this.idle.push(instance);
+    this.dispatch();
+    this.maybeDrained();
+  }
+
+  private maybeDrained(): void {
+    if (this.draining && this.inflight === 0 && this.drained !== undefined) {
+      const done = this.drained;
+      this.drained = undefined;
+      done();
+    }
+  }
+}

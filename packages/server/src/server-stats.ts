@@ -1,0 +1,35 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { ServerStats } from '@modelserve/proto';
+
+/**
+ * The serving process's own health: how late the main thread's event loop runs (every gRPC byte
+ * passes through it, so this is what inference in the wrong thread would hurt) and its memory.
+ */
+export class ServerStatsRecorder {
+  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly started = performance.now();
+
+  constructor() {
+    this.delay.enable();
+  }
+
+  /** The current figures; `reset` starts a new event-loop window. */
+  read(reset: boolean): ServerStats {
+    const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    const memory = process.memoryUsage();
+    const stats: ServerStats = {
+      event_loop_delay_p50_ms: ms(this.delay.percentile(50)),
+      event_loop_delay_p99_ms: ms(this.delay.percentile(99)),
+      event_loop_delay_max_ms: ms(this.delay.max),
+      rss_bytes: memory.rss,
+      heap_used_bytes: memory.heapUsed,
+      uptime_seconds: (performance.now() - this.started) / 1000,
+    };
+    if (reset) this.delay.reset();
+    return stats;
+  }
+
+  stop(): void {
+    this.delay.disable();
+  }
+}
