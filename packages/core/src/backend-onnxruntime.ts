@@ -14,7 +14,8 @@ import {
 } from './backend-onnxruntime-types.js';
 import { ModelServeError } from './errors.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
-import type { DataType, NamedTensor, TensorData } from './tensor.js';
+import { isOwned } from './tensor-buffers.js';
+import type { DataType, NamedTensor, NumericTensorData } from './tensor.js';
 
 // Resolves from both src/ (tests) and dist/ (builds): the worker always runs compiled.
 const workerUrl = new URL('../dist/backend-onnxruntime-worker.js', import.meta.url);
@@ -158,10 +159,11 @@ function toWire(t: NamedTensor, label: string, transfer: ArrayBuffer[]): WireTen
     });
     return { name: t.name, type, dims: t.shape, data };
   }
-  // Copy once into a buffer of its own and move it: the caller's buffer may be shared.
-  const copy = (t.data as Exclude<TensorData, Uint8Array[]>).slice();
-  transfer.push(copy.buffer as ArrayBuffer);
-  return { name: t.name, type, dims: t.shape, data: copy };
+  // A batch that core concatenated moves as it is; anything else is copied once (see tensor-buffers).
+  const numeric = t.data as NumericTensorData;
+  const data = isOwned(numeric) ? numeric : numeric.slice();
+  transfer.push(data.buffer as ArrayBuffer);
+  return { name: t.name, type, dims: t.shape, data };
 }
 
 const viewOf: Record<Exclude<DataType, 'BYTES'>, (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView> = {

@@ -51,6 +51,8 @@ describe('loadGrpcObject', () => {
     expect(Object.keys(predictor).sort()).toEqual(['Predict', 'PredictStream']);
     expect(Object.keys(v1.ModelAdmin.service).sort()).toEqual([
       'GetModelMetadata',
+      'GetModelStatistics',
+      'GetServerStats',
       'ListModels',
       'LoadModel',
       'UnloadModel',
