@@ -13,9 +13,23 @@ export function deadlineOf(call: SurfaceCall): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** An AbortController that aborts when the client cancels the call or its deadline passes. */
-export function abortOnCancel(call: SurfaceCall): AbortController {
-  const controller = new AbortController();
-  call.on('cancelled', () => controller.abort());
-  return controller;
+/**
+ * Aborts when the client cancels the call or its deadline passes before `finish()`. grpc-js 1.14
+ * also emits 'cancelled' when a unary call closes after its answer; aborting then would only
+ * cost an exception object per call.
+ */
+export class CallCancellation extends AbortController {
+  private finished = false;
+
+  constructor(call: SurfaceCall) {
+    super();
+    call.on('cancelled', () => {
+      if (!this.finished) this.abort();
+    });
+  }
+
+  /** The call is answered: a later 'cancelled' is not a cancellation. */
+  finish(): void {
+    this.finished = true;
+  }
 }

@@ -6,7 +6,7 @@ import type {
   PredictResponse,
   PredictStreamResponse,
 } from '@modelserve/proto';
-import { abortOnCancel, deadlineOf } from './call-deadline.js';
+import { CallCancellation, deadlineOf } from './call-deadline.js';
 import { fromPredictRequest, toPredictResponse } from './convert.js';
 import { callStatusOf, serviceErrorOf } from './status.js';
 import { serveStream } from './stream.js';
@@ -27,10 +27,16 @@ export function predictorService(registry: ModelRegistry, logger: Logger, option
 
   return {
     Predict(call: ServerUnaryCall<PredictRequest__Output, PredictResponse>, callback: sendUnaryData<PredictResponse>) {
-      const controller = abortOnCancel(call);
+      const controller = new CallCancellation(call);
       run(call.request, deadlineOf(call), controller.signal).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(serviceErrorOf(error, logger)),
+        (response) => {
+          controller.finish();
+          callback(null, response);
+        },
+        (error: unknown) => {
+          controller.finish();
+          callback(serviceErrorOf(error, logger));
+        },
       );
     },
 
