@@ -74,6 +74,8 @@ describe('dynamic batching through the server', () => {
     const stats = await unary<ServerStats__Output>((cb) => t.admin.GetServerStats({ reset: true }, cb));
     expect(Number(stats.rss_bytes)).toBeGreaterThan(10 * 1024 * 1024);
     expect(stats.uptime_seconds).toBeGreaterThan(0);
-    expect(stats.event_loop_delay_p99_ms).toBeGreaterThan(0);
+    // An idle loop is late by well under a millisecond once the sampling interval is taken off.
+    expect(stats.event_loop_delay_p50_ms).toBeGreaterThanOrEqual(0);
+    expect(stats.event_loop_delay_p50_ms).toBeLessThan(5);
   });
 });

@@ -6,7 +6,9 @@ import type { ServerStats } from '@modelserve/proto';
  * passes through it, so this is what inference in the wrong thread would hurt) and its memory.
  */
 export class ServerStatsRecorder {
-  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  // Node's samples include the sampling interval itself: an idle loop reads ~10 ms at resolution 10.
+  private static readonly resolutionMs = 10;
+  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: ServerStatsRecorder.resolutionMs });
   private readonly started = performance.now();
 
   constructor() {
@@ -15,7 +17,7 @@ export class ServerStatsRecorder {
 
   /** The current figures; `reset` starts a new event-loop window. */
   read(reset: boolean): ServerStats {
-    const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - ServerStatsRecorder.resolutionMs) : 0);
     const memory = process.memoryUsage();
     const stats: ServerStats = {
       event_loop_delay_p50_ms: ms(this.delay.percentile(50)),

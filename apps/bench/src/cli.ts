@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+/** `modelserve-bench` (`pnpm bench`): measures modelserve against its limits and prints the report. */
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatBytes } from './format.js';
+import { defaultOptions, quickPreset, type BenchOptions } from './options.js';
+import { Progress } from './progress.js';
+import { writeReportFiles } from './report-files.js';
+import { reportLines } from './report-table.js';
+import { rssCheckpoints, runRss } from './rss.js';
+import { countSteps, runBench } from './run.js';
+import { evaluateTargets, rssTarget, targetLines } from './targets.js';
+import type { BenchResults, ConfigKey, Method, ModelKey } from './types.js';
+
+const integer = (min: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return n;
+};
+const seconds = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds ≥ 0, got ${JSON.stringify(value)}`);
+  return Math.round(n * 1000);
+};
+const integers = (min: number) => (value: string): number[] => value.split(',').filter((s) => s.trim() !== '').map((s) => integer(min)(s.trim()));
+function choices<T extends string>(allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const list = value.split(',').map((s) => s.trim());
+    for (const item of list) if (!allowed.includes(item as T)) throw new InvalidArgumentError(`expected a list of ${allowed.join(', ')}, got ${JSON.stringify(item)}`);
+    return list as T[];
+  };
+}
+
+const program = new Command('modelserve-bench')
+  .description('Benchmark modelserve side by side with the compute limit, the grpc-js transport limit and a naive server')
+  .option('--quick', 'short smoke run (~1 minute): 1 s windows, 1/32/64 in flight, streams at 64 only')
+  .option('--duration <seconds>', 'measured window per point (default 5; quick 1)', seconds)
+  .option('--warmup <seconds>', 'warm-up before each point (default 1; quick 0.5)', seconds)
+  .option('-c, --concurrency <list>', 'closed loop: unary requests in flight (default 1,8,32,64; quick 1,32,64)', integers(1))
+  .option('--stream-concurrency <list>', 'closed loop: PredictStream requests in flight (default 8,32,64; quick 64)', integers(1))
+  .option('--streams <n>', 'streams the PredictStream requests are spread over (default 8)', integer(1))
+  .option('--rate <list>', 'open loop instead: requests per second, e.g. 1000,2000,4000', integers(1))
+  .option('--max-in-flight <n>', 'open loop: requests in flight beyond which due ones are dropped (default 10000)', integer(1))
+  .option('-w, --workers <n>', 'load worker processes (default 2)', integer(1))
+  .option('--channels <n>', 'HTTP/2 connections per load worker (default 1)', integer(1))
+  .option('--deadline <ms>', 'per-call deadline of unary calls, 0 for none (default 30000)', integer(0))
+  .option('--models <list>', 'mlp,cnn (default both)', choices<ModelKey>(['mlp', 'cnn']))
+  .option('--configs <list>', 'compute,echo,naive,off,on (default all)', choices<ConfigKey>(['compute', 'echo', 'naive', 'off', 'on']))
+  .option('--methods <list>', 'unary,stream (default both)', choices<Method>(['unary', 'stream']))
+  .option('--batch-sizes <list>', 'compute limit batch sizes (default 1,8,32,64)', integers(1))
+  .option('--compute-threads <n>', 'compute limit worker threads, one session each (default: cores)', integer(1))
+  .option('--compute-duration <seconds>', 'compute limit window per batch size (default 2; quick 0.5)', seconds)
+  .option('--instances <n>', 'modelserve instances.count, batching on and off (default: cores)', integer(1))
+  .option('--max-batch-size <n>', 'modelserve max_batch_size (default 128)', integer(1))
+  .option('--max-queue-delay-us <n>', 'batching on: dynamic_batching.max_queue_delay_us (default 0)', integer(0))
+  .option('--preferred-batch-sizes <list>', 'batching on: dynamic_batching.preferred_batch_sizes', integers(1))
+  .option('-o, --out <dir>', 'directory for the JSON and SVG files (default bench-results)')
+  .option('--rss', 'RSS mode instead: server RSS over 1,000,000 MLP requests (long)')
+  .option('--rss-requests <n>', 'RSS mode: requests in total (default 1000000)', integer(1))
+  .option('--rss-checkpoint <n>', 'RSS mode: requests between RSS readings (default 100000)', integer(1))
+  .option('--rss-concurrency <n>', 'RSS mode: requests in flight (default 64)', integer(1))
+  .addOption(new Option('--no-files', 'do not write the JSON and SVG files'))
+  .showHelpAfterError();
+
+/** Flag name → option field, for the flags whose names differ. */
+const renamed: Record<string, keyof BenchOptions> = {
+  duration: 'durationMs',
+  warmup: 'warmupMs',
+  rate: 'rates',
+  deadline: 'deadlineMs',
+  computeDuration: 'computeDurationMs',
+  out: 'outDir',
+};
+
+function options(): BenchOptions & { files: boolean } {
+  program.parse();
+  const flags = program.opts<Record<string, unknown>>();
+  const explicit: Partial<BenchOptions> = {};
+  for (const [name, value] of Object.entries(flags)) {
+    if (value === undefined || name === 'files' || program.getOptionValueSource(name) !== 'cli') continue;
+    (explicit as Record<string, unknown>)[renamed[name] ?? name] = value;
+  }
+  const quick = flags['quick'] === true;
+  return { ...defaultOptions(), ...(quick ? quickPreset : {}), ...explicit, quick, files: flags['files'] !== false };
+}
+
+function version(pkg: string): string {
+  try {
+    return (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function machine(): BenchResults['machine'] {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memory: formatBytes(totalmem()),
+    os: `${process.platform} ${release()}`,
+    node: process.version,
+    onnxruntimeNode: version('onnxruntime-node'),
+    grpcJs: version('@grpc/grpc-js'),
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const started = Date.now();
+  const info = machine();
+  process.stderr.write(`bench: ${info.cpu}, ${info.cores} cores, Node ${info.node}, onnxruntime-node ${info.onnxruntimeNode}, grpc-js ${info.grpcJs}\n`);
+  let results: BenchResults;
+  if (opts.rss) {
+    const progress = new Progress(rssCheckpoints(opts.rssRequests, opts.rssCheckpoint).length);
+    try {
+      const rss = await runRss(opts, progress);
+      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], rss };
+    } finally {
+      progress.close();
+    }
+  } else {
+    const progress = new Progress(countSteps(opts));
+    try {
+      results = await runBench(opts, progress, info);
+    } finally {
+      progress.close();
+    }
+  }
+  results.durationSeconds = (Date.now() - started) / 1000;
+  const targets = opts.rss ? [rssTarget(results)] : evaluateTargets(results);
+  const lines = [...reportLines(results), ...targetLines(targets), ''];
+  lines.push(`Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (opts.files) {
+    for (const file of await writeReportFiles(results, targets, opts.outDir)) lines.push(`Wrote ${file}`);
+  }
+  lines.push(`Total time: ${results.durationSeconds.toFixed(0)} s`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

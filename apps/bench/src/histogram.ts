@@ -1,0 +1,57 @@
+/** Latency histograms: recorded in microseconds in each process, merged in the parent. */
+import * as hdr from 'hdr-histogram-js';
+import type { LatencySummary } from './types.js';
+
+/** An empty HDR histogram of microseconds (3 significant digits, resizing as needed). */
+export function newHistogram(): hdr.Histogram {
+  return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, autoResize: true });
+}
+
+/** A histogram as a compressed base64 string, small enough for an IPC message. */
+export function encodeHistogram(histogram: hdr.Histogram): string {
+  return hdr.encodeIntoCompressedBase64(histogram);
+}
+
+/** Adds every encoded histogram into one. */
+export function mergeHistograms(encoded: readonly string[]): hdr.Histogram {
+  const merged = newHistogram();
+  for (const text of encoded) {
+    const part = hdr.decodeFromCompressedBase64(text);
+    merged.add(part);
+    part.destroy();
+  }
+  return merged;
+}
+
+const ms = (us: number): number => us / 1000;
+
+/** p50, p90, p99, p99.9, max and mean of a microsecond histogram, in milliseconds. */
+export function summarize(histogram: hdr.Histogram): LatencySummary {
+  if (histogram.totalCount === 0) return { count: 0, mean: NaN, p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN };
+  return {
+    count: histogram.totalCount,
+    mean: ms(histogram.mean),
+    p50: ms(histogram.getValueAtPercentile(50)),
+    p90: ms(histogram.getValueAtPercentile(90)),
+    p99: ms(histogram.getValueAtPercentile(99)),
+    p999: ms(histogram.getValueAtPercentile(99.9)),
+    max: ms(histogram.maxValue),
+  };
+}
+
+/** Merges encoded histograms and summarizes the result. */
+export function summarizeEncoded(encoded: readonly string[]): LatencySummary {
+  const merged = mergeHistograms(encoded);
+  const summary = summarize(merged);
+  merged.destroy();
+  return summary;
+}
+
+/** Adds counts by key (errors by status name), e.g. from several workers. */
+export function mergeCounts(parts: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const part of parts) {
+    for (const [key, count] of Object.entries(part)) total[key] = (total[key] ?? 0) + count;
+  }
+  return total;
+}

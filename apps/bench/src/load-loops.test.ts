@@ -1,0 +1,74 @@
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { LoadRecord, runClosedLoop, runOpenLoop } from './load-loops.js';
+import type { Done, Sender } from './load-senders.js';
+
+/** A sender whose requests are answered after `delayMs`, recording the most in flight at once. */
+function fakeSender(delayMs: number, error?: string): Sender & { peak: number; sent: number } {
+  let inFlight = 0;
+  const sender = {
+    peak: 0,
+    sent: 0,
+    send(done: Done) {
+      inFlight++;
+      sender.sent++;
+      sender.peak = Math.max(sender.peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        done(error);
+      }, delayMs);
+    },
+    inFlight: () => inFlight,
+    close() {},
+  };
+  return sender;
+}
+
+const window = (warmupMs: number, durationMs: number) => {
+  const now = performance.now();
+  return { start: now + warmupMs, end: now + warmupMs + durationMs, requests: 0 };
+};
+
+describe('the closed loop', () => {
+  it('keeps exactly the asked requests in flight and counts only answers inside the window', async () => {
+    const sender = fakeSender(5);
+    const record = new LoadRecord(window(50, 200));
+    await runClosedLoop([sender, sender, sender, sender], record, 1000);
+    expect(sender.peak).toBe(4);
+    // 4 in flight, ~5 ms each: about 160 answers in 200 ms (timers run late, never early)
+    expect(record.completed).toBeGreaterThan(40);
+    expect(record.completed).toBeLessThanOrEqual(4 * (200 / 5) + 4);
+    expect(record.completed).toBeLessThan(sender.sent);
+    expect(record.histogram.getValueAtPercentile(50)).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('stops after a request budget and counts errors by name', async () => {
+    const ok = new LoadRecord({ start: performance.now(), end: Infinity, requests: 30 });
+    await runClosedLoop([fakeSender(1)], ok, 1000);
+    expect(ok.completed).toBe(30);
+
+    const failing = new LoadRecord(window(0, 50));
+    await runClosedLoop([fakeSender(0, 'UNAVAILABLE')], failing, 1000);
+    expect(failing.completed).toBe(0);
+    expect(failing.errors['UNAVAILABLE']).toBeGreaterThan(0);
+  });
+});
+
+describe('the open loop', () => {
+  it('sends at the rate whatever the answers do, timing each request from when it was due', async () => {
+    const sender = fakeSender(2);
+    const record = new LoadRecord(window(0, 300));
+    await runOpenLoop([sender], 100, 1000, record, 1000);
+    // 100/s for 300 ms: requests due at 0, 10, …, 290 ms
+    expect(record.completed).toBeGreaterThanOrEqual(28);
+    expect(record.completed).toBeLessThanOrEqual(31);
+    // answered 2 ms after sending, sent at most a timer tick late: far below the 10 ms interval
+    expect(record.histogram.getValueAtPercentile(50)).toBeLessThan(8000);
+  });
+
+  it('drops due requests beyond the in-flight cap and counts them', async () => {
+    const record = new LoadRecord(window(0, 200));
+    await runOpenLoop([fakeSender(1000)], 200, 5, record, 10);
+    expect(record.dropped).toBeGreaterThan(20);
+  });
+});

@@ -1,0 +1,89 @@
+/** The benchmark's options, their defaults and the `--quick` preset. */
+import { availableParallelism } from 'node:os';
+import type { ConfigKey, Method, ModelKey } from './types.js';
+
+/** Everything a run is shaped by; the CLI fills it from flags. */
+export interface BenchOptions {
+  /** Measured window of each point, ms. */
+  durationMs: number;
+  /** Warm-up before each point's window, ms (same connections, not counted). */
+  warmupMs: number;
+  /** Closed loop: requests in flight, unary. */
+  concurrency: number[];
+  /** Closed loop: requests in flight, PredictStream. */
+  streamConcurrency: number[];
+  /** PredictStream: streams the in-flight requests are spread over (fewer when fewer are in flight). */
+  streams: number;
+  /** Open loop: requests per second; when set, replaces the concurrency sweeps. */
+  rates: number[];
+  /** Open loop: in-flight cap across workers; requests due beyond it are dropped and counted. */
+  maxInFlight: number;
+  /** Load worker processes. */
+  workers: number;
+  /** HTTP/2 connections per load worker. */
+  channels: number;
+  /** Per-call deadline, ms. */
+  deadlineMs: number;
+  models: ModelKey[];
+  configs: ConfigKey[];
+  methods: Method[];
+  /** Compute limit: batch sizes, threads (one session each), window. */
+  batchSizes: number[];
+  computeThreads: number;
+  computeDurationMs: number;
+  /** modelserve: sessions per model version (both configurations), max_batch_size, batcher knobs. */
+  instances: number;
+  maxBatchSize: number;
+  maxQueueDelayUs: number;
+  preferredBatchSizes: number[];
+  /** Where the JSON and SVG files go. */
+  outDir: string;
+  /** RSS mode: requests in total and between RSS readings. */
+  rss: boolean;
+  rssRequests: number;
+  rssCheckpoint: number;
+  rssConcurrency: number;
+  quick: boolean;
+}
+
+/** The defaults: about 5 minutes on a 2-core machine. */
+export function defaultOptions(): BenchOptions {
+  const cores = availableParallelism();
+  return {
+    durationMs: 5000,
+    warmupMs: 1000,
+    concurrency: [1, 8, 32, 64],
+    streamConcurrency: [8, 32, 64],
+    streams: 8,
+    rates: [],
+    maxInFlight: 10_000,
+    workers: 2,
+    channels: 1,
+    deadlineMs: 30_000,
+    models: ['mlp', 'cnn'],
+    configs: ['compute', 'echo', 'naive', 'off', 'on'],
+    methods: ['unary', 'stream'],
+    batchSizes: [1, 8, 32, 64],
+    computeThreads: cores,
+    computeDurationMs: 2000,
+    instances: cores,
+    maxBatchSize: 128,
+    maxQueueDelayUs: 0,
+    preferredBatchSizes: [],
+    outDir: 'bench-results',
+    rss: false,
+    rssRequests: 1_000_000,
+    rssCheckpoint: 100_000,
+    rssConcurrency: 64,
+    quick: false,
+  };
+}
+
+/** `--quick`: short windows and only the loads the targets name (about a minute). */
+export const quickPreset: Partial<BenchOptions> = {
+  durationMs: 1000,
+  warmupMs: 500,
+  concurrency: [1, 32, 64],
+  streamConcurrency: [64],
+  computeDurationMs: 500,
+};

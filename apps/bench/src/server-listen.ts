@@ -1,0 +1,24 @@
+/** What the baseline servers (echo, naive) share: a Predictor on 127.0.0.1 and the port told to the parent. */
+import * as grpc from '@grpc/grpc-js';
+import { loadGrpcObject, type PredictorHandlers } from '@modelserve/proto';
+import { exitWithParent } from './children.js';
+
+/** The message a baseline server sends its parent once it listens. */
+export interface ListeningMessage {
+  type: 'listening';
+  port: number;
+}
+
+/** Serves `handlers` as `modelserve.v1.Predictor` on 127.0.0.1 (a free port) and tells the parent the port. */
+export function listenOnLoopback(handlers: PredictorHandlers): void {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  server.addService(loadGrpcObject().modelserve.v1.Predictor.service, handlers);
+  exitWithParent(() => server.forceShutdown());
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
+    if (error !== null) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    process.send?.({ type: 'listening', port } satisfies ListeningMessage);
+  });
+}
