@@ -48,7 +48,7 @@ interface Entry {
  */
 export class DynamicBatcher implements Scheduler {
   private readonly idle: ModelInstance[];
-  private readonly levels: Entry[][];
+  private levels: Entry[][];
   private queued = 0;
   private running = 0;
   private draining = false;
@@ -141,8 +141,9 @@ export class DynamicBatcher implements Scheduler {
     const chosen = [head];
     let total = head.size;
     if (batching && maxBatchSize > 0) {
-      for (const queue of this.levels) {
+      gathering: for (const queue of this.levels) {
         for (const entry of queue) {
+          if (total === maxBatchSize) break gathering;
           if (entry !== head && entry.key === head.key && total + entry.size <= maxBatchSize) {
             chosen.push(entry);
             total += entry.size;
@@ -184,13 +185,18 @@ export class DynamicBatcher implements Scheduler {
     return true;
   }
 
+  /** Removes `entries` from their queues in one pass per level (a batch can be most of a queue). */
   private take(entries: Entry[]): Entry[] {
-    for (const entry of entries) {
+    if (entries.length === 1) {
+      const [entry] = entries as [Entry];
       const queue = this.levels[entry.level - 1]!;
       queue.splice(queue.indexOf(entry), 1);
-      this.queued--;
-      entry.cleanup();
+    } else {
+      const taken = new Set(entries);
+      for (let i = 0; i < this.levels.length; i++) this.levels[i] = this.levels[i]!.filter((e) => !taken.has(e));
     }
+    for (const entry of entries) entry.cleanup();
+    this.queued -= entries.length;
     return entries;
   }
 
