@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { chooseDriver } from './driver.js';
 import { formatBytes } from './format.js';
 import { defaultOptions, quickPreset, type BenchOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -40,10 +41,12 @@ const program = new Command('modelserve-bench')
   .option('-c, --concurrency <list>', 'closed loop: unary requests in flight (default 1,8,32,64; quick 1,32,64)', integers(1))
   .option('--stream-concurrency <list>', 'closed loop: PredictStream requests in flight (default 8,32,64; quick 64)', integers(1))
   .option('--streams <n>', 'streams the PredictStream requests are spread over (default 8)', integer(1))
+  .option('--stream-messages <n>', 'h2load driver: PredictStream messages per call, all sent at once (default: in flight / streams)', integer(1))
   .option('--rate <list>', 'open loop instead: requests per second, e.g. 1000,2000,4000', integers(1))
   .option('--max-in-flight <n>', 'open loop: requests in flight beyond which due ones are dropped (default 10000)', integer(1))
-  .option('-w, --workers <n>', 'load worker processes (default 2)', integer(1))
-  .option('--channels <n>', 'HTTP/2 connections per load worker (default 1)', integer(1))
+  .addOption(new Option('--driver <name>', 'load driver: h2load (native, `apt-get install nghttp2-client`) or node (load worker processes); default h2load when installed, node for --rate').choices(['node', 'h2load']))
+  .option('-w, --workers <n>', 'node driver: load worker processes (default 2)', integer(1))
+  .option('--channels <n>', 'node driver: HTTP/2 connections per load worker (default 1)', integer(1))
   .option('--deadline <ms>', 'per-call deadline of unary calls, 0 for none (default 30000)', integer(0))
   .option('--models <list>', 'mlp,cnn (default both)', choices<ModelKey>(['mlp', 'cnn']))
   .option('--configs <list>', 'compute,echo,naive,off,on (default all)', choices<ConfigKey>(['compute', 'echo', 'naive', 'off', 'on']))
@@ -82,6 +85,13 @@ function options(): BenchOptions & { files: boolean } {
     (explicit as Record<string, unknown>)[renamed[name] ?? name] = value;
   }
   const quick = flags['quick'] === true;
+  if (flags['rss'] !== true) {
+    try {
+      chooseDriver({ driver: explicit.driver ?? 'auto', rates: explicit.rates ?? [] });
+    } catch (error) {
+      program.error(`error: ${(error as Error).message}`);
+    }
+  }
   return { ...defaultOptions(), ...(quick ? quickPreset : {}), ...explicit, quick, files: flags['files'] !== false };
 }
 

@@ -28,6 +28,8 @@ export interface LoadSpec {
   maxInFlight?: number;
   /** Connections per worker. */
   channels?: number;
+  /** h2load driver, stream method: messages per PredictStream call (default: concurrency / streams). */
+  messagesPerStream?: number;
 }
 
 /** The merged outcome of a measurement. */
@@ -37,6 +39,19 @@ export interface LoadOutcome {
   latency: LatencySummary;
   errors: Record<string, number>;
   dropped: number;
+  /**
+   * h2load's stream method: requests are messages (each stream carries `messagesPerStream`) and
+   * `latency` is empty (h2load cannot time messages); `perStream` is the time of whole streams.
+   */
+  messagesPerStream?: number;
+  perStream?: LatencySummary;
+}
+
+/** What drives the load: the Node load workers or h2load. */
+export interface LoadDriver {
+  /** Runs one measurement; `onProgress` gets the requests answered so far, when the driver knows. */
+  run(spec: LoadSpec, onProgress?: (completed: number) => void): Promise<LoadOutcome>;
+  close(): Promise<void>;
 }
 
 /** `total` split into `parts` near-equal integers, larger ones first. */
@@ -99,7 +114,7 @@ export function mergeResults(results: readonly WorkerResult[]): LoadOutcome {
 }
 
 /** A set of load worker processes. */
-export class LoadGenerator {
+export class LoadGenerator implements LoadDriver {
   private constructor(private readonly workers: ChildProcess[]) {}
 
   /** Forks `count` load workers and waits until each is ready. */

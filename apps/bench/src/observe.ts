@@ -30,6 +30,22 @@ export function meanBatchSize(before: BatchCounts | undefined, after: BatchCount
   return batches > 0 ? (after.inferences - before.inferences) / batches : undefined;
 }
 
+/** Requests and failures counted by the server, summed over versions. */
+export interface RequestCounts {
+  requests: number;
+  failures: number;
+}
+
+/** The model's request and failure counts now, or undefined when GetModelStatistics is not served. */
+export async function readRequestCounts(admin: AdminClient, model: string): Promise<RequestCounts | undefined> {
+  try {
+    const versions = await admin.modelStatistics(model);
+    return versions?.reduce((sum, v) => ({ requests: sum.requests + Number(v.request_count), failures: sum.failures + Number(v.failure_count) }), { requests: 0, failures: 0 });
+  } catch {
+    return undefined;
+  }
+}
+
 /** The model's batch counts now, or undefined when the server has no GetModelStatistics yet. */
 export async function readBatchCounts(admin: AdminClient, model: string): Promise<BatchCounts | undefined> {
   try {

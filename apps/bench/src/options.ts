@@ -14,10 +14,14 @@ export interface BenchOptions {
   streamConcurrency: number[];
   /** PredictStream: streams the in-flight requests are spread over (fewer when fewer are in flight). */
   streams: number;
+  /** h2load driver: PredictStream messages per call; 0 for K/S (K in flight on S streams). */
+  streamMessages: number;
   /** Open loop: requests per second; when set, replaces the concurrency sweeps. */
   rates: number[];
   /** Open loop: in-flight cap across workers; requests due beyond it are dropped and counted. */
   maxInFlight: number;
+  /** Load driver: h2load when installed (auto), else the Node load workers. */
+  driver: 'auto' | 'node' | 'h2load';
   /** Load worker processes. */
   workers: number;
   /** HTTP/2 connections per load worker. */
@@ -55,8 +59,10 @@ export function defaultOptions(): BenchOptions {
     concurrency: [1, 8, 32, 64],
     streamConcurrency: [8, 32, 64],
     streams: 8,
+    streamMessages: 0,
     rates: [],
     maxInFlight: 10_000,
+    driver: 'auto',
     workers: 2,
     channels: 1,
     deadlineMs: 30_000,

@@ -1,6 +1,7 @@
 /** The terminal report: the compute limit, one table per model, the ratios and what could not run. */
 import { alignColumns, formatBytes, formatLatency, formatRate } from './format.js';
 import { benchModels } from './payloads.js';
+import { driverLine } from './driver.js';
 import { configLabels, configShort, loadLabel } from './plan.js';
 import { ratioTable } from './ratios.js';
 import type { BenchResults, ComputeResult, ModelKey, PointResult } from './types.js';
@@ -58,12 +59,28 @@ const HEADER = ['config', 'method', 'in flight', 'req/s', 'p50', 'p90', 'p99', '
 function modelTable(model: ModelKey, points: readonly PointResult[]): string[] {
   const mine = points.filter((p) => p.model === model || p.config === 'echo');
   if (mine.length === 0) return [];
-  return [`${benchModels[model].label} (${benchModels[model].name}), batch 1 per request: req/s = samples/s`, ...alignColumns([HEADER, ...pointRows(mine)])];
+  const streamCalls = mine.filter((p) => p.perStream !== undefined).map((p) => `${configShort[p.config]} ${loadLabel(p)}: ${p.messagesPerStream} message${p.messagesPerStream === 1 ? '' : 's'} per call, call p50 ${formatLatency(p.perStream!.p50)}, p99 ${formatLatency(p.perStream!.p99)}`);
+  return [
+    `${benchModels[model].label} (${benchModels[model].name}), batch 1 per request: req/s = samples/s`,
+    ...alignColumns([HEADER, ...pointRows(mine)]),
+    ...(streamCalls.length === 0 ? [] : [`PredictStream calls timed by h2load (message latency n/a): ${streamCalls.join('; ')}`]),
+  ];
+}
+
+/** Legend lines about the driver. */
+function driverLegend(results: BenchResults): string[] {
+  if (results.driver?.name !== 'h2load') return [];
+  return [
+    'h2load: HTTP 200 counts as answered even when the grpc-status trailer is an error; for modelserve the errors column adds the',
+    'failures GetModelStatistics counted in the window (and JSON serverRequests cross-checks the count); for echo and naive only one',
+    'decoded call per model is verified before measuring, gRPC-level errors during the load are not counted.',
+    `stream rows (h2load): each PredictStream call carries ${results.options['streamMessages'] ? `${String(results.options['streamMessages'])}` : 'K/S'} messages sent at once, S calls at a time; message p50…p99.9 are n/a (h2load times whole calls).`,
+  ];
 }
 
 /** The whole report as lines. */
 export function reportLines(results: BenchResults): string[] {
-  const sections: string[][] = [computeTable(results.compute)];
+  const sections: string[][] = [results.driver === undefined ? [] : [driverLine(results.driver)], computeTable(results.compute)];
   const models = [...new Set([...results.points.map((p) => p.model)])];
   for (const model of models) sections.push(modelTable(model, results.points));
   sections.push(ratioTable(results.points, results.compute));
@@ -72,6 +89,7 @@ export function reportLines(results: BenchResults): string[] {
     'batch = mean samples per model run during the point (GetModelStatistics); loop p99 = server event-loop delay p99 in the window;',
     'health = time of a grpc.health.v1 Check mid-window; rss = server RSS at the end of the window (GetServerStats). n/a: not served.',
     'echo is measured once and shown with each model: both models take 784 FP32 and answer 10 FP32.',
+    ...driverLegend(results),
   ]);
   if (results.rss !== undefined) {
     const rows = results.rss.checkpoints.map((c) => [c.requests.toLocaleString('en-US'), formatBytes(c.rssBytes)]);

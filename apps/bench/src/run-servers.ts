@@ -6,8 +6,8 @@
  */
 import { AdminClient } from './admin.js';
 import { formatLatency, formatRate } from './format.js';
-import type { LoadGenerator } from './load-generator.js';
-import { meanBatchSize, observeWindow, readBatchCounts } from './observe.js';
+import type { LoadDriver } from './load-generator.js';
+import { meanBatchSize, observeWindow, readBatchCounts, readRequestCounts, type RequestCounts } from './observe.js';
 import type { BenchOptions } from './options.js';
 import { benchModels } from './payloads.js';
 import { configLabels, loadLabel, pointsFor, type serverConfigs } from './plan.js';
@@ -24,7 +24,9 @@ export const MAX_RESTARTS = 2;
 export interface Run {
   options: BenchOptions;
   progress: Progress;
-  generator: LoadGenerator;
+  generator: LoadDriver;
+  /** The points are measured with h2load (server-side error counts, no message latency for streams). */
+  h2load: boolean;
   repositories: Record<'off' | 'on', string>;
   payloads: Map<ModelKey, string[]>;
   results: BenchResults;
@@ -109,10 +111,20 @@ async function measurePoint(run: Run, { server, admin }: Serving, point: PointSp
     deadlineMs: options.deadlineMs,
     maxInFlight: options.maxInFlight,
     channels: options.channels,
+    ...(options.streamMessages > 0 ? { messagesPerStream: options.streamMessages } : {}),
   };
   const observing = admin === undefined ? undefined : observeWindow(admin, options.warmupMs, options.durationMs);
+  // h2load cannot see gRPC errors (HTTP 200 with a grpc-status trailer): the server's counts over the
+  // window say. Both are read on timers, the end one just before h2load ends its window and resets
+  // the streams still in flight (which the server would count as failed calls).
+  const counts = (afterMs: number): Promise<RequestCounts | undefined> | undefined =>
+    admin === undefined || !run.h2load ? undefined : sleep(afterMs).then(() => readRequestCounts(admin, model.name));
+  const countsAtStart = counts(options.warmupMs);
+  const countsAtEnd = counts(options.warmupMs + options.durationMs);
   const outcome = await run.generator.run(spec, (completed) => run.progress.note(`${completed} answered`));
   const observed = await observing;
+  const windowStart = await countsAtStart;
+  const windowEnd = await countsAtEnd;
   const after = admin === undefined ? undefined : await readBatchCounts(admin, model.name);
   const result: PointResult = {
     ...point,
@@ -122,16 +134,35 @@ async function measurePoint(run: Run, { server, admin }: Serving, point: PointSp
     errors: outcome.errors,
     dropped: outcome.dropped,
   };
+  addServerCounts(result, windowStart, windowEnd);
+  const gap = result.serverRequests === undefined ? 0 : Math.abs(result.serverRequests - outcome.completed);
+  if (gap > Math.max(50, outcome.completed * 0.05)) {
+    run.results.problems.push({ config: point.config, model: point.model, message: `${point.method} ${loadLabel(point)}: h2load answered ${outcome.completed} in the window, the server counted ${result.serverRequests}` });
+  }
+  if (outcome.perStream !== undefined) result.perStream = outcome.perStream;
+  if (outcome.messagesPerStream !== undefined) result.messagesPerStream = outcome.messagesPerStream;
   const batch = meanBatchSize(before, after);
   if (batch !== undefined) result.meanBatchSize = batch;
   if (observed !== undefined) result.server = observed;
   return result;
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Records the server's counts over the window; its failures are the point's gRPC errors. */
+export function addServerCounts(result: PointResult, start: RequestCounts | undefined, end: RequestCounts | undefined): void {
+  if (start === undefined || end === undefined) return;
+  result.serverRequests = end.requests - start.requests;
+  result.serverFailures = end.failures - start.failures;
+  if (result.serverFailures > 0) result.errors = { ...result.errors, 'gRPC errors (server count)': result.serverFailures };
+}
+
 function summary(result: PointResult): string {
   const errors = Object.values(result.errors).reduce((a, b) => a + b, 0);
   const batch = result.meanBatchSize === undefined ? '' : `, batch ${result.meanBatchSize.toFixed(1)}`;
-  return `${formatRate(result.requestsPerSecond)} req/s, p99 ${formatLatency(result.latency.p99)}${batch}${errors > 0 ? `, ${errors} errors` : ''}`;
+  const p99 = result.perStream === undefined ? `p99 ${formatLatency(result.latency.p99)}` : `stream of ${result.messagesPerStream} p99 ${formatLatency(result.perStream.p99)}`;
+  const counted = result.serverRequests === undefined ? '' : `, server counted ${result.serverRequests}`;
+  return `${formatRate(result.requestsPerSecond)} req/s, ${p99}${batch}${counted}${errors > 0 ? `, ${errors} errors` : ''}`;
 }
 
 /** Measures every point of one server configuration. */

@@ -7,7 +7,9 @@
 import { join } from 'node:path';
 import { measureComputeLimit } from './compute-limit.js';
 import { formatLatency, formatRate } from './format.js';
-import { LoadGenerator } from './load-generator.js';
+import { chooseDriver } from './driver.js';
+import { LoadGenerator, type LoadDriver } from './load-generator.js';
+import { H2loadDriver } from './load-h2load.js';
 import type { BenchOptions } from './options.js';
 import { benchModels, encodedPayloads } from './payloads.js';
 import { pointsFor, serverConfigs } from './plan.js';
@@ -74,7 +76,10 @@ export async function runBench(options: BenchOptions, progress: Progress, machin
   };
   const temporary = await temporaryDirectory('modelserve-bench-');
   const dir = temporary.path;
-  let generator: LoadGenerator | undefined;
+  const driver = chooseDriver(options);
+  results.driver = driver;
+  progress.line(`load driver: ${driver.name}${driver.version === undefined ? '' : ` ${driver.version}`} (${driver.note})`);
+  let generator: LoadDriver | undefined;
   try {
     const models = options.models.map((key) => benchModels[key]);
     const bytes = generateModels(models);
@@ -82,8 +87,8 @@ export async function runBench(options: BenchOptions, progress: Progress, machin
     await writeRepository(repositories.off, models, bytes, repositoryConfig(options, false));
     await writeRepository(repositories.on, models, bytes, repositoryConfig(options, true));
     const payloads = new Map(models.map((m) => [m.key, encodedPayloads(m)] as const));
-    generator = await LoadGenerator.start(options.workers);
-    const run: Run = { options, progress, generator, repositories, payloads, results };
+    generator = driver.name === 'h2load' ? new H2loadDriver(driver.binary!) : await LoadGenerator.start(options.workers);
+    const run: Run = { options, progress, generator, h2load: driver.name === 'h2load', repositories, payloads, results };
     if (options.configs.includes('compute')) await runCompute(run);
     for (const config of serverConfigs) await runServerConfig(run, config);
   } finally {

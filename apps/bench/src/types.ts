@@ -104,6 +104,22 @@ export interface PointResult extends PointSpec {
   /** Samples per model run during the point, from `GetModelStatistics` (modelserve only). */
   meanBatchSize?: number;
   server?: ServerHealth;
+  /** h2load stream points: messages per PredictStream call, and the time of whole calls (`latency` is empty). */
+  messagesPerStream?: number;
+  perStream?: LatencySummary;
+  /** h2load on modelserve: requests and failures the server counted from the end of the warm-up to the end (GetModelStatistics). */
+  serverRequests?: number;
+  serverFailures?: number;
+}
+
+/** Which load driver measured the points, and why. */
+export interface DriverInfo {
+  name: 'node' | 'h2load';
+  /** h2load's path and version. */
+  binary?: string;
+  version?: string;
+  /** Why this driver (the default, asked for, or a fallback). */
+  note: string;
 }
 
 /** The compute limit at one batch size: onnxruntime in-process, one session per worker thread. */
@@ -140,5 +156,7 @@ export interface BenchResults {
   compute: ComputeResult[];
   points: PointResult[];
   problems: ConfigProblem[];
+  /** The load driver of the points (absent in files written before there was a choice). */
+  driver?: DriverInfo;
   rss?: RssResult;
 }
