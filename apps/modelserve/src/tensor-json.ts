@@ -37,7 +37,7 @@ const decoder = new TextDecoder();
 
 /** A tensor of `datatype` from flat JSON values. */
 export function tensorFromValues(name: string, datatype: DataType, shape: number[], values: Array<number | string | boolean>): DecodedTensor {
-  const num = (v: number | string | boolean): number => (typeof v === 'boolean' ? Number(v) : Number(v));
+  const num = (v: number | string | boolean): number => Number(v);
   const big = (v: number | string | boolean): bigint => BigInt(typeof v === 'boolean' ? Number(v) : v);
   const data = ((): DecodedTensor['data'] => {
     switch (datatype) {

@@ -99,27 +99,29 @@ export class ModelRegistry {
    */
   async load(name: string, version?: string | number): Promise<ModelStatus> {
     checkModelName(name);
+    // A known model whose folder is gone keeps its config and unloads every version.
     const entry = await this.repository.entry(name).catch((error: unknown) => {
-      if (this.models.has(name)) return { name, versions: [] as number[], configFile: '' };
+      if (this.models.has(name)) return undefined;
       throw error;
     });
+    const onDisk = entry?.versions ?? [];
     const record = this.models.get(name) ?? { name, config: defaultModelConfig, configError: undefined, versions: new Map() };
     this.models.set(name, record);
     try {
-      record.config = entry.configFile === '' ? record.config : await readModelConfig(entry.configFile, `${name}/config.yaml`);
+      if (entry !== undefined) record.config = await readModelConfig(entry.configFile, `${name}/config.yaml`);
       record.configError = undefined;
     } catch (error) {
       record.configError = (error as Error).message;
       this.logger.error({ model: name, reason: record.configError }, 'model config is invalid');
     }
-    for (const v of entry.versions) {
+    for (const v of onDisk) {
       if (!record.versions.has(v)) record.versions.set(v, new ModelVersion(name, v, () => this.changed(name)));
     }
     const wanted = parseVersion(name, version);
-    if (wanted !== undefined && !entry.versions.includes(wanted)) {
-      throw new ModelServeError('NotFound', `model '${name}' has no version ${wanted} on disk; versions: ${entry.versions.join(', ') || 'none'}`);
+    if (wanted !== undefined && !onDisk.includes(wanted)) {
+      throw new ModelServeError('NotFound', `model '${name}' has no version ${wanted} on disk; versions: ${onDisk.join(', ') || 'none'}`);
     }
-    const selected = wanted !== undefined ? [wanted] : selectVersions(versionPolicy(record.config), entry.versions);
+    const selected = wanted !== undefined ? [wanted] : selectVersions(versionPolicy(record.config), onDisk);
     await Promise.all(
       [...record.versions.values()].map(async (slot) => {
         if (record.configError !== undefined) {
@@ -127,7 +129,7 @@ export class ModelRegistry {
         } else if (selected.includes(slot.version)) {
           await slot.load(this.backend, this.repository.modelFile(name, slot.version), record.config, this.logger);
         } else if (wanted === undefined) {
-          const reason = entry.versions.includes(slot.version) ? 'not selected by version_policy' : 'removed from disk';
+          const reason = onDisk.includes(slot.version) ? 'not selected by version_policy' : 'removed from disk';
           await slot.unload(this.logger, reason);
         }
       }),
@@ -138,9 +140,7 @@ export class ModelRegistry {
   /** Unloads a model (every version) or one version, after their accepted requests finish. */
   async unload(name: string, version?: string | number): Promise<ModelStatus> {
     const record = this.record(name);
-    const wanted = parseVersion(name, version);
-    const slots = wanted === undefined ? [...record.versions.values()] : [this.slot(record, wanted)];
-    await Promise.all(slots.map((slot) => slot.unload(this.logger)));
+    await Promise.all(this.slots(record, version).map((slot) => slot.unload(this.logger)));
     return this.status(name);
   }
 
@@ -152,8 +152,7 @@ export class ModelRegistry {
     const outputs = request.outputs ?? [];
     validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs);
     const timeoutUs = request.timeoutUs || record.config.dynamic_batching?.default_queue_timeout_us || 0;
-    const queueDeadline = timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : undefined;
-    const deadline = Math.min(request.deadline ?? Infinity, queueDeadline ?? Infinity);
+    const deadline = Math.min(request.deadline ?? Infinity, timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : Infinity);
     const result = await scheduler.enqueue({
       inputs: request.inputs,
       outputs,
@@ -168,9 +167,7 @@ export class ModelRegistry {
   statistics(name?: string, version?: string | number): VersionStatistics[] {
     const names = name === undefined || name === '' ? [...this.models.keys()].sort() : [this.record(name).name];
     return names.flatMap((model) => {
-      const record = this.models.get(model)!;
-      const wanted = parseVersion(model, version);
-      const slots = wanted === undefined ? [...record.versions.values()] : [this.slot(record, wanted)];
+      const slots = this.slots(this.models.get(model)!, version);
       return slots.sort((a, b) => a.version - b.version).map((slot) => slot.stats.snapshot(model, slot.version));
     });
   }
@@ -197,6 +194,12 @@ export class ModelRegistry {
       throw new ModelServeError('NotFound', `model '${record.name}' has no version ${version}; versions: ${known}`);
     }
     return slot;
+  }
+
+  /** Every version of a model, or the one named. */
+  private slots(record: ModelRecord, version: string | number | undefined): ModelVersion[] {
+    const wanted = parseVersion(record.name, version);
+    return wanted === undefined ? [...record.versions.values()] : [this.slot(record, wanted)];
   }
 
   private pick(record: ModelRecord, version: string | number | undefined): ModelVersion {

@@ -86,7 +86,9 @@ export class DynamicBatcher implements Scheduler {
     }
     return new Promise<NamedTensor[]>((resolve, reject) => {
       const size = this.options.maxBatchSize > 0 ? batchSizeOf(job.inputs) : 1;
-      const entry: Entry = { job, key: batchKey(job.inputs), size, level, enqueuedAt: performance.now(), resolve, reject, cleanup: () => undefined };
+      // The merge key matters only when requests can merge.
+      const key = this.options.batching && this.options.maxBatchSize > 0 ? batchKey(job.inputs) : '';
+      const entry: Entry = { job, key, size, level, enqueuedAt: performance.now(), resolve, reject, cleanup: () => undefined };
       const clears: Array<() => void> = [];
       if (job.deadline !== undefined) {
         const timer = setTimeout(() => this.drop(entry, 'DeadlineExceeded', 'deadline passed while queued'), Math.max(0, job.deadline - Date.now()));
