@@ -5,7 +5,6 @@ import { bf16Identity, cnn, mlp } from '@modelserve/model-zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxRuntimeBackend } from './backend-onnxruntime.js';
 import type { ModelInstance } from './backend.js';
-import { ownedArray } from './tensor-buffers.js';
 
 const backend = new OnnxRuntimeBackend();
 let dir: string;
@@ -48,13 +47,13 @@ describe('onnxruntime backend', () => {
     expect(x.byteLength).toBe(2 * 784 * 4);
   });
 
-  it("moves core's own batch buffers to the worker and copies anyone else's", async () => {
+  it('moves movable inputs to the worker and copies the others', async () => {
     const instance = await start('mlp3', mlp({ seed: 5 }).bytes);
     const theirs = new Float32Array(784);
     await instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: theirs }], []);
     expect(theirs.byteLength).toBe(784 * 4);
-    const ours = ownedArray(new Float32Array(0), 784);
-    await instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: ours }], []);
+    const ours = new Float32Array(784);
+    await instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: ours }], [], { movable: true });
     expect(ours.byteLength).toBe(0); // transferred: detached here
   });
 

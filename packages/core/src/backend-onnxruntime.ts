@@ -3,7 +3,7 @@
  * This file runs on the main thread and never imports onnxruntime itself.
  */
 import { Worker } from 'node:worker_threads';
-import type { Backend, InstanceOptions, ModelInstance } from './backend.js';
+import type { Backend, InstanceOptions, ModelInstance, RunOptions } from './backend.js';
 import {
   dataTypeOfOrt,
   ortTypeOf,
@@ -14,7 +14,6 @@ import {
 } from './backend-onnxruntime-types.js';
 import { ModelServeError } from './errors.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
-import { isOwned } from './tensor-buffers.js';
 import type { DataType, NamedTensor, NumericTensorData } from './tensor.js';
 
 // Resolves from both src/ (tests) and dist/ (builds): the worker always runs compiled.
@@ -74,10 +73,11 @@ class OnnxRuntimeInstance implements ModelInstance {
     return new OnnxRuntimeInstance(worker, options.label, signature);
   }
 
-  run(inputs: NamedTensor[], outputs: readonly string[]): Promise<NamedTensor[]> {
+  run(inputs: NamedTensor[], outputs: readonly string[], options: RunOptions = {}): Promise<NamedTensor[]> {
     if (this.closed) return Promise.reject(new ModelServeError('Unavailable', `${this.label} is unloading`));
     const transfer: ArrayBuffer[] = [];
-    const wire: WireTensor[] = inputs.map((t) => toWire(t, this.label, transfer));
+    const movable = options.movable === true;
+    const wire: WireTensor[] = inputs.map((t) => toWire(t, this.label, movable, transfer));
     const id = this.nextId++;
     return new Promise<NamedTensor[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -146,7 +146,7 @@ function toSpecs(list: WorkerSpec[], label: string, kind: string): TensorSpec[] 
   });
 }
 
-function toWire(t: NamedTensor, label: string, transfer: ArrayBuffer[]): WireTensor {
+function toWire(t: NamedTensor, label: string, movable: boolean, transfer: ArrayBuffer[]): WireTensor {
   const type = ortTypeOf[t.datatype];
   if (type === undefined) throw new ModelServeError('InvalidArgument', `${label}: datatype ${t.datatype} is not supported by onnxruntime`);
   if (t.datatype === 'BYTES') {
@@ -159,9 +159,10 @@ function toWire(t: NamedTensor, label: string, transfer: ArrayBuffer[]): WireTen
     });
     return { name: t.name, type, dims: t.shape, data };
   }
-  // A batch that core concatenated moves as it is; anything else is copied once (see tensor-buffers).
+  // Movable inputs (whole arrays nobody else holds) move as they are; anything else is copied once.
   const numeric = t.data as NumericTensorData;
-  const data = isOwned(numeric) ? numeric : numeric.slice();
+  const whole = numeric.byteOffset === 0 && numeric.byteLength === numeric.buffer.byteLength && numeric.buffer instanceof ArrayBuffer;
+  const data = movable && whole ? numeric : numeric.slice();
   transfer.push(data.buffer as ArrayBuffer);
   return { name: t.name, type, dims: t.shape, data };
 }

@@ -2,7 +2,6 @@
  * Concatenating requests along the batch (first) dimension and splitting outputs back.
  */
 import { ModelServeError } from './errors.js';
-import { ownedArray } from './tensor-buffers.js';
 import type { NamedTensor, NumericTensorData } from './tensor.js';
 
 /**
@@ -21,10 +20,15 @@ export function batchSizeOf(inputs: readonly NamedTensor[]): number {
   return inputs[0]?.shape[0] ?? 1;
 }
 
-/** The inputs of several requests (same batch key) as one batch, copied once into core's own buffers. */
+/**
+ * The inputs of one or more requests (same batch key) as one batch, copied once into fresh arrays
+ * that belong to the batch alone, so a backend may move them to another thread.
+ */
 export function concatInputs(requests: ReadonlyArray<readonly NamedTensor[]>): NamedTensor[] {
   const first = requests[0]!;
-  if (requests.length === 1) return [...first];
+  if (requests.length === 1) {
+    return first.map((t) => (t.datatype === 'BYTES' ? t : ({ ...t, data: (t.data as NumericTensorData).slice() } as NamedTensor)));
+  }
   const total = requests.reduce((sum, inputs) => sum + batchSizeOf(inputs), 0);
   return first.map((template) => {
     const parts = requests.map((inputs) => inputs.find((t) => t.name === template.name)!);
@@ -33,7 +37,7 @@ export function concatInputs(requests: ReadonlyArray<readonly NamedTensor[]>): N
       return { name: template.name, datatype: 'BYTES', shape, data: parts.flatMap((p) => p.data as Uint8Array[]) };
     }
     const length = parts.reduce((sum, p) => sum + p.data.length, 0);
-    const data = ownedArray(template.data as NumericTensorData, length);
+    const data = new (template.data.constructor as new (length: number) => NumericTensorData)(length);
     let offset = 0;
     for (const part of parts) {
       (data as Float32Array).set(part.data as Float32Array, offset);

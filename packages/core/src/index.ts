@@ -7,6 +7,8 @@
 export { ModelRegistry } from './registry.js';
 export type { RegistryOptions } from './registry.js';
 export type { InferenceRequest, InferenceResponse } from './inference.js';
+export { Cancellation } from './cancellation.js';
+export type { CancelSignal } from './cancellation.js';
 
 // Errors
 export { ModelServeError, errorCodes, invalidArgument } from './errors.js';
@@ -25,7 +27,7 @@ export { modelConfigSchema, parseModelConfig, readModelConfig, selectVersions, v
 export type { ModelConfig, VersionPolicy } from './config.js';
 
 // Extension points: backends, schedulers, logging
-export type { Backend, InstanceOptions, ModelInstance } from './backend.js';
+export type { Backend, InstanceOptions, ModelInstance, RunOptions } from './backend.js';
 export { OnnxRuntimeBackend } from './backend-onnxruntime.js';
 export type { InferenceJob, Scheduler } from './scheduler.js';
 export { DynamicBatcher } from './scheduler-dynamic-batcher.js';

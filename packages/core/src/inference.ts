@@ -1,3 +1,4 @@
+import type { CancelSignal } from './cancellation.js';
 import type { NamedTensor } from './tensor.js';
 
 /** A transport-free inference request. */
@@ -13,7 +14,7 @@ export interface InferenceRequest {
   /** Absolute deadline in `Date.now()` milliseconds. */
   deadline?: number | undefined;
   /** Aborting drops the request if it has not started. */
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
   /** Priority level, 1 the highest; 0 or undefined for the model's default. */
   priority?: number | undefined;
   /** Microseconds the request may wait in the queue; 0 or undefined for the model's default. */

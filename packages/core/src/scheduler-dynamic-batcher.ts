@@ -35,7 +35,11 @@ interface Entry {
   enqueuedAt: number;
   resolve(outputs: NamedTensor[]): void;
   reject(error: Error): void;
-  cleanup(): void;
+  /** In a queue (not yet taken, dropped or run). */
+  waiting: boolean;
+  /** Armed only while the entry waits in the queue. */
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /**
@@ -88,22 +92,31 @@ export class DynamicBatcher implements Scheduler {
       const size = this.options.maxBatchSize > 0 ? batchSizeOf(job.inputs) : 1;
       // The merge key matters only when requests can merge.
       const key = this.options.batching && this.options.maxBatchSize > 0 ? batchKey(job.inputs) : '';
-      const entry: Entry = { job, key, size, level, enqueuedAt: performance.now(), resolve, reject, cleanup: () => undefined };
-      const clears: Array<() => void> = [];
-      if (job.deadline !== undefined) {
-        const timer = setTimeout(() => this.drop(entry, 'DeadlineExceeded', 'deadline passed while queued'), Math.max(0, job.deadline - Date.now()));
-        clears.push(() => clearTimeout(timer));
-      }
-      if (job.signal !== undefined) {
-        const onAbort = (): void => this.drop(entry, 'Cancelled', 'request cancelled');
-        job.signal.addEventListener('abort', onAbort, { once: true });
-        clears.push(() => job.signal?.removeEventListener('abort', onAbort));
-      }
-      entry.cleanup = () => clears.forEach((clear) => clear());
+      const entry: Entry = { job, key, size, level, enqueuedAt: performance.now(), resolve, reject, waiting: true, timer: undefined, onAbort: undefined };
       this.levels[level - 1]!.push(entry);
       this.queued++;
       this.dispatch();
+      // Still queued (every instance is busy): answer at the deadline or on cancellation.
+      if (entry.waiting) this.watch(entry);
     });
+  }
+
+  private watch(entry: Entry): void {
+    const { deadline, signal } = entry.job;
+    if (deadline !== undefined) {
+      entry.timer = setTimeout(() => this.drop(entry, 'DeadlineExceeded', 'deadline passed while queued'), Math.max(0, deadline - Date.now()));
+    }
+    if (signal !== undefined) {
+      entry.onAbort = () => this.drop(entry, 'Cancelled', 'request cancelled');
+      signal.addEventListener('abort', entry.onAbort);
+    }
+  }
+
+  private unwatch(entry: Entry): void {
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.job.signal?.removeEventListener('abort', entry.onAbort);
+    entry.timer = undefined;
+    entry.onAbort = undefined;
   }
 
   drain(): Promise<void> {
@@ -121,20 +134,27 @@ export class DynamicBatcher implements Scheduler {
     if (at < 0) return;
     queue.splice(at, 1);
     this.queued--;
-    entry.cleanup();
+    entry.waiting = false;
+    this.unwatch(entry);
     this.options.stats?.request(false);
     entry.reject(new ModelServeError(code, `${this.options.label}: ${why}`));
     this.maybeDrained();
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0) {
-      const head = this.levels.find((q) => q.length > 0)?.[0];
+    while (this.idle.length > 0 && this.queued > 0) {
+      const head = this.head();
       if (head === undefined) return;
       const batch = this.gather(head);
       if (batch === undefined) return;
       this.run(this.idle.pop()!, batch);
     }
+  }
+
+  /** The oldest request of the highest non-empty priority level. */
+  private head(): Entry | undefined {
+    for (const queue of this.levels) if (queue.length > 0) return queue[0];
+    return undefined;
   }
 
   /** The requests to run with `head`, or undefined to wait for more (only with max_queue_delay_us). */
@@ -187,17 +207,25 @@ export class DynamicBatcher implements Scheduler {
     return true;
   }
 
-  /** Removes `entries` from their queues in one pass per level (a batch can be most of a queue). */
+  /**
+   * Removes `entries` (in queue order, highest level first) from their queues. A batch is most
+   * often the front of one level; otherwise each level is filtered once.
+   */
   private take(entries: Entry[]): Entry[] {
-    if (entries.length === 1) {
-      const [entry] = entries as [Entry];
-      const queue = this.levels[entry.level - 1]!;
-      queue.splice(queue.indexOf(entry), 1);
+    const first = entries[0]!;
+    const queue = this.levels[first.level - 1]!;
+    let prefix = 0;
+    while (prefix < entries.length && queue[prefix] === entries[prefix]) prefix++;
+    if (prefix === entries.length) {
+      queue.splice(0, prefix);
     } else {
       const taken = new Set(entries);
       for (let i = 0; i < this.levels.length; i++) this.levels[i] = this.levels[i]!.filter((e) => !taken.has(e));
     }
-    for (const entry of entries) entry.cleanup();
+    for (const entry of entries) {
+      entry.waiting = false;
+      this.unwatch(entry);
+    }
     this.queued -= entries.length;
     return entries;
   }
@@ -205,10 +233,11 @@ export class DynamicBatcher implements Scheduler {
   private run(instance: ModelInstance, batch: Entry[]): void {
     const { stats, label } = this.options;
     const now = performance.now();
+    const wallNow = Date.now();
     const live: Entry[] = [];
     for (const entry of batch) {
       const { deadline, signal } = entry.job;
-      if (deadline !== undefined && deadline <= Date.now()) {
+      if (deadline !== undefined && deadline <= wallNow) {
         stats?.request(false);
         entry.reject(new ModelServeError('DeadlineExceeded', `${label}: deadline passed while queued`));
       } else if (signal?.aborted) {
@@ -225,11 +254,20 @@ export class DynamicBatcher implements Scheduler {
       return;
     }
     this.running += live.length;
-    const wantsAll = live.some((e) => e.job.outputs.length === 0);
-    const outputs = wantsAll ? [] : [...new Set(live.flatMap((e) => e.job.outputs))];
-    const sizes = live.map((e) => e.size);
-    const samples = this.options.maxBatchSize > 0 ? sizes.reduce((a, b) => a + b, 0) : live.length;
-    instance.run(concatInputs(live.map((e) => e.job.inputs)), outputs).then(
+    const sizes: number[] = [];
+    let samples = 0;
+    let wantsAll = false;
+    const wanted = new Set<string>();
+    for (const entry of live) {
+      sizes.push(entry.size);
+      samples += entry.size;
+      if (entry.job.outputs.length === 0) wantsAll = true;
+      else for (const name of entry.job.outputs) wanted.add(name);
+    }
+    if (this.options.maxBatchSize === 0) samples = live.length;
+    // concatInputs copies into fresh arrays, so the instance may move them to its thread.
+    const inputs = concatInputs(live.map((e) => e.job.inputs));
+    instance.run(inputs, wantsAll ? [] : [...wanted], { movable: true }).then(
       (result) => {
         stats?.ran(samples, (performance.now() - now) * 1000);
         this.release(instance, live.length);
@@ -240,11 +278,12 @@ export class DynamicBatcher implements Scheduler {
           this.answerAll(live, ModelServeError.from(error));
           return;
         }
-        live.forEach((entry, i) => {
-          const wanted = entry.job.outputs;
+        for (let i = 0; i < live.length; i++) {
+          const entry = live[i]!;
+          const outputs = entry.job.outputs;
           stats?.request(true);
-          entry.resolve(wanted.length === 0 ? parts[i]! : parts[i]!.filter((t) => wanted.includes(t.name)));
-        });
+          entry.resolve(outputs.length === 0 || outputs.length === parts[i]!.length ? parts[i]! : parts[i]!.filter((t) => outputs.includes(t.name)));
+        }
       },
       (error: unknown) => {
         stats?.ran(samples, (performance.now() - now) * 1000);

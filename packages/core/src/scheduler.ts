@@ -1,3 +1,4 @@
+import type { CancelSignal } from './cancellation.js';
 import type { NamedTensor } from './tensor.js';
 
 /** One unit of work for a model version. */
@@ -8,7 +9,7 @@ export interface InferenceJob {
   /** Absolute deadline in `Date.now()` milliseconds; the job is never started after it. */
   deadline?: number | undefined;
   /** Aborting removes a queued job; a started run cannot be stopped but its result is dropped. */
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
   /** Priority level, 1 the highest; undefined or 0 for the model's default level. */
   priority?: number | undefined;
 }

@@ -1,4 +1,5 @@
 import type { Deadline } from '@grpc/grpc-js';
+import { Cancellation } from '@modelserve/core';
 
 /** What every server call offers: a deadline and a cancellation event. */
 interface SurfaceCall {
@@ -14,17 +15,16 @@ export function deadlineOf(call: SurfaceCall): number | undefined {
 }
 
 /**
- * Aborts when the client cancels the call or its deadline passes before `finish()`. grpc-js 1.14
- * also emits 'cancelled' when a unary call closes after its answer; aborting then would only
- * cost an exception object per call.
+ * Cancels when the client cancels the call or its deadline passes before `finish()`. grpc-js 1.14
+ * also emits 'cancelled' when a unary call closes after its answer; that is not a cancellation.
  */
-export class CallCancellation extends AbortController {
+export class CallCancellation extends Cancellation {
   private finished = false;
 
   constructor(call: SurfaceCall) {
     super();
     call.on('cancelled', () => {
-      if (!this.finished) this.abort();
+      if (!this.finished) this.cancel();
     });
   }
 

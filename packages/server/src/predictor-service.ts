@@ -1,5 +1,5 @@
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
-import type { Logger, ModelRegistry } from '@modelserve/core';
+import type { CancelSignal, Logger, ModelRegistry } from '@modelserve/core';
 import type {
   PredictorHandlers,
   PredictRequest__Output,
@@ -19,7 +19,7 @@ export interface PredictorOptions {
 
 /** `modelserve.v1.Predictor` over a model registry. */
 export function predictorService(registry: ModelRegistry, logger: Logger, options: PredictorOptions = {}): PredictorHandlers {
-  const run = async (request: PredictRequest__Output, deadline: number | undefined, signal: AbortSignal): Promise<PredictResponse> => {
+  const run = async (request: PredictRequest__Output, deadline: number | undefined, signal: CancelSignal): Promise<PredictResponse> => {
     const { request: core, encoding } = fromPredictRequest(request);
     const response = await registry.infer({ ...core, deadline, signal });
     return toPredictResponse(response, encoding);
@@ -27,14 +27,14 @@ export function predictorService(registry: ModelRegistry, logger: Logger, option
 
   return {
     Predict(call: ServerUnaryCall<PredictRequest__Output, PredictResponse>, callback: sendUnaryData<PredictResponse>) {
-      const controller = new CallCancellation(call);
-      run(call.request, deadlineOf(call), controller.signal).then(
+      const cancellation = new CallCancellation(call);
+      run(call.request, deadlineOf(call), cancellation).then(
         (response) => {
-          controller.finish();
+          cancellation.finish();
           callback(null, response);
         },
         (error: unknown) => {
-          controller.finish();
+          cancellation.finish();
           callback(serviceErrorOf(error, logger));
         },
       );

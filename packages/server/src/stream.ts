@@ -1,12 +1,12 @@
-import { setMaxListeners } from 'node:events';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { Cancellation, type CancelSignal } from '@modelserve/core';
 
 /** How a bidirectional stream answers each request. */
 export interface StreamHandler<Req, Res> {
   /** Requests accepted and not yet answered; reading pauses at this many. */
   maxInflight: number;
   /** Answers one request; must not throw (failures are answered in-band). */
-  handle(request: Req, signal: AbortSignal): Promise<Res>;
+  handle(request: Req, signal: CancelSignal): Promise<Res>;
 }
 
 /**
@@ -17,9 +17,8 @@ export interface StreamHandler<Req, Res> {
  * cancels, queued work is dropped.
  */
 export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handler: StreamHandler<Req, Res>): void {
-  const controller = new AbortController();
   // Every queued request of the stream listens on this one signal; up to maxInflight at once.
-  setMaxListeners(handler.maxInflight + 10, controller.signal);
+  const cancellation = new Cancellation();
   let unanswered = 0;
   let readEnded = false;
   let finished = false;
@@ -61,8 +60,8 @@ export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handle
   call.on('data', (request: Req) => {
     unanswered++;
     updateFlow();
-    void handler.handle(request, controller.signal).then((response) => {
-      if (finished || controller.signal.aborted) return;
+    void handler.handle(request, cancellation).then((response) => {
+      if (finished || cancellation.aborted) return;
       send(response);
       updateFlow();
       maybeEnd();
@@ -75,7 +74,7 @@ export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handle
   const stop = (): void => {
     finished = true;
     waiting.length = 0;
-    controller.abort();
+    cancellation.cancel();
   };
   call.on('cancelled', stop);
   call.on('error', stop);
