@@ -27,7 +27,7 @@ export function batchSizeOf(inputs: readonly NamedTensor[]): number {
 export function concatInputs(requests: ReadonlyArray<readonly NamedTensor[]>): NamedTensor[] {
   const first = requests[0]!;
   if (requests.length === 1) {
-    return first.map((t) => (t.datatype === 'BYTES' ? t : ({ ...t, data: (t.data as NumericTensorData).slice() } as NamedTensor)));
+    return first.map((t) => (t.datatype === 'BYTES' ? t : ({ ...t, data: copyOf([t.data as NumericTensorData], t.data.length) } as NamedTensor)));
   }
   const total = requests.reduce((sum, inputs) => sum + batchSizeOf(inputs), 0);
   return first.map((template) => {
@@ -37,14 +37,24 @@ export function concatInputs(requests: ReadonlyArray<readonly NamedTensor[]>): N
       return { name: template.name, datatype: 'BYTES', shape, data: parts.flatMap((p) => p.data as Uint8Array[]) };
     }
     const length = parts.reduce((sum, p) => sum + p.data.length, 0);
-    const data = new (template.data.constructor as new (length: number) => NumericTensorData)(length);
-    let offset = 0;
-    for (const part of parts) {
-      (data as Float32Array).set(part.data as Float32Array, offset);
-      offset += part.data.length;
-    }
+    const data = copyOf(parts.map((p) => p.data as NumericTensorData), length);
     return { name: template.name, datatype: template.datatype, shape, data } as NamedTensor;
   });
+}
+
+type NumericView = new (buffer: ArrayBuffer, byteOffset: number, length: number) => NumericTensorData;
+
+/** `parts` one after another in a new array of their type that owns its whole buffer (not zero-filled first). */
+function copyOf(parts: readonly NumericTensorData[], length: number): NumericTensorData {
+  const first = parts[0]!;
+  const bytes = Buffer.allocUnsafeSlow(length * first.BYTES_PER_ELEMENT);
+  const data = new (first.constructor as NumericView)(bytes.buffer as ArrayBuffer, 0, length);
+  let offset = 0;
+  for (const part of parts) {
+    (data as Float32Array).set(part as Float32Array, offset);
+    offset += part.length;
+  }
+  return data;
 }
 
 /** Splits a batch's outputs back into one list per request, as views (no copies). */

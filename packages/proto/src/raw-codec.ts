@@ -45,9 +45,10 @@ export function decodeRawTensorData(
   }
   if (datatype === 'BOOL') checkBool(raw, where);
   if (raw.byteOffset % size === 0) return new array(raw.buffer, raw.byteOffset, count);
-  const copy = new Uint8Array(raw.byteLength);
+  // Small copies come from Node's buffer pool (8-byte aligned, not zero-filled): no new ArrayBuffer each.
+  const copy = Buffer.allocUnsafe(raw.byteLength);
   copy.set(raw);
-  return new array(copy.buffer, 0, count);
+  return new array(copy.buffer, copy.byteOffset, count);
 }
 
 // BOOL storage promises 0 or 1 (other bytes are not valid bools for ONNX Runtime); this scan is the

@@ -2,7 +2,7 @@
  * modelserve.v1 messages ⇄ core requests and responses. The tensor codec does the tensors; this
  * file only walks the messages.
  */
-import type { InferenceRequest, InferenceResponse, NamedTensor } from '@modelserve/core';
+import type { CancelSignal, InferenceRequest, InferenceResponse, NamedTensor } from '@modelserve/core';
 import { decodeTensor, encodeTensor } from '@modelserve/proto';
 import type { PredictRequest__Output, PredictResponse, Tensor__Output } from '@modelserve/proto';
 
@@ -13,10 +13,12 @@ function usesRaw(tensor: Tensor__Output): boolean {
   return tensor.raw_contents.length > 0;
 }
 
-/** A core request from a wire request, with the encoding its response should use. */
+/** A core request from a wire request and its call, with the encoding its response should use. */
 export function fromPredictRequest(
   request: PredictRequest__Output,
-): { request: Omit<InferenceRequest, 'deadline' | 'signal'>; encoding: OutputEncoding } {
+  deadline: number | undefined,
+  signal: CancelSignal,
+): { request: InferenceRequest; encoding: OutputEncoding } {
   const model = request.model_name;
   const inputs: NamedTensor[] = request.inputs.map(
     (input) => decodeTensor(input, usesRaw(input) ? input.raw_contents : null, `model '${model}' input '${input.name}'`),
@@ -38,6 +40,8 @@ export function fromPredictRequest(
       outputs: request.outputs,
       priority: request.priority,
       timeoutUs: Number(request.timeout_us),
+      deadline,
+      signal,
     },
     encoding,
   };

@@ -20,8 +20,8 @@ export interface PredictorOptions {
 /** `modelserve.v1.Predictor` over a model registry. */
 export function predictorService(registry: ModelRegistry, logger: Logger, options: PredictorOptions = {}): PredictorHandlers {
   const run = async (request: PredictRequest__Output, deadline: number | undefined, signal: CancelSignal): Promise<PredictResponse> => {
-    const { request: core, encoding } = fromPredictRequest(request);
-    const response = await registry.infer({ ...core, deadline, signal });
+    const { request: core, encoding } = fromPredictRequest(request, deadline, signal);
+    const response = await registry.infer(core);
     return toPredictResponse(response, encoding);
   };
 
