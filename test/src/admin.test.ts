@@ -29,7 +29,7 @@ const predict = (request: object) => unary<PredictResponse__Output>((cb) => t.pr
 describe('ModelAdmin', () => {
   it('lists every model with its versions, states and default version', async () => {
     const { models } = await unary<ListModelsResponse__Output>((cb) => t.admin.ListModels({}, cb));
-    expect(models.map((m) => m.name)).toEqual(['any_rank', 'any_rank_int64', 'bf16', 'datatypes', 'mnist_cnn', 'mnist_mlp', 'multi_io', 'tiny_mlp']);
+    expect(models.map((m) => m.name)).toEqual(['any_rank', 'any_rank_int64', 'bf16', 'datatypes', 'mnist_cnn', 'mnist_mlp', 'multi_io', 'multi_io_default', 'tiny_mlp']);
     expect(models.find((m) => m.name === 'mnist_mlp')).toEqual({
       name: 'mnist_mlp',
       default_version: '2',

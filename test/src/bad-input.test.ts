@@ -28,7 +28,7 @@ async function rejected(request: object, server = t): Promise<ServiceError> {
 
 describe('bad requests get a precise status and message', () => {
   const cases: Array<[string, object, status, string | RegExp]> = [
-    ['unknown model', { model_name: 'nope', inputs: [mlpInput()] }, status.NOT_FOUND, "model 'nope' is not in the repository; models: any_rank, any_rank_int64, bf16, datatypes, mnist_cnn, mnist_mlp, multi_io, tiny_mlp"],
+    ['unknown model', { model_name: 'nope', inputs: [mlpInput()] }, status.NOT_FOUND, "model 'nope' is not in the repository; models: any_rank, any_rank_int64, bf16, datatypes, mnist_cnn, mnist_mlp, multi_io, multi_io_default, tiny_mlp"],
     ['unknown version', { model_name: 'mnist_mlp', model_version: '9', inputs: [mlpInput()] }, status.NOT_FOUND, "model 'mnist_mlp' has no version 9; versions: 1, 2"],
     ['a version that is not a number', { model_name: 'mnist_mlp', model_version: 'latest', inputs: [mlpInput()] }, status.INVALID_ARGUMENT, `model 'mnist_mlp': version "latest" is not valid: expected a positive integer or empty for the default version`],
     ['a model name that could escape the repository', { model_name: '../etc', inputs: [] }, status.INVALID_ARGUMENT, /^model name "..\/etc" is not valid/],

@@ -71,10 +71,21 @@ export class ModelRegistry {
     return { name, defaultVersion: this.defaultVersion(record)?.version, versions };
   }
 
-  /** Whether the model has a version that serves requests naming no version. */
-  isReady(name: string): boolean {
+  /**
+   * Whether the model can serve requests naming `version`, or naming no version when it is empty.
+   * False for unknown models and versions; `InvalidArgument` for a version that is not a number.
+   */
+  isReady(name: string, version?: string | number): boolean {
     const record = this.models.get(name);
-    return record !== undefined && this.defaultVersion(record)?.state === 'READY';
+    if (record === undefined) return false;
+    const wanted = parseVersion(name, version);
+    const slot = wanted === undefined ? this.defaultVersion(record) : record.versions.get(wanted);
+    return slot?.state === 'READY';
+  }
+
+  /** A model's configuration as read from its config.yaml (defaults filled); `NotFound` for an unknown model. */
+  config(name: string): ModelConfig {
+    return this.record(name).config;
   }
 
   /** A ready version's inputs, outputs and status; the default version when `version` is empty. */

@@ -177,11 +177,18 @@ describe('dynamic batcher', () => {
     await releaseAll(held, results);
     const snapshot = stats.snapshot('m', 1);
     expect(snapshot).toMatchObject({ requestCount: 6, failureCount: 0, batchCount: 3, inferenceCount: 6 });
-    expect(snapshot.batchSizes).toEqual([
+    expect(snapshot.batchSizes.map(({ batchSize, count }) => ({ batchSize, count }))).toEqual([
       { batchSize: 1, count: 2 },
       { batchSize: 4, count: 1 },
     ]);
     expect(snapshot.queueUs.count).toBe(6);
     expect(snapshot.computeUs.count).toBe(3);
+    // Totals, as Triton's statistics need them: each request is charged its batch's run time.
+    const runTotal = snapshot.batchSizes.reduce((sum, b) => sum + b.computeTotalUs, 0);
+    const batchOfFour = snapshot.batchSizes.find((b) => b.batchSize === 4)!.computeTotalUs;
+    const singles = runTotal - batchOfFour;
+    expect(snapshot.computeTotalUs).toBeCloseTo(singles + 4 * batchOfFour, 3);
+    expect(snapshot.successTotalUs).toBeGreaterThanOrEqual(snapshot.computeTotalUs - 1e-6);
+    expect(snapshot.lastInferenceMs).toBeGreaterThan(Date.now() - 60_000);
   });
 });

@@ -5,6 +5,9 @@ import type { InferenceJob, Scheduler } from './scheduler.js';
 import type { VersionStats } from './statistics.js';
 import type { NamedTensor } from './tensor.js';
 
+/** Microseconds since `start` (a `performance.now()` reading). */
+const sinceUs = (start: number): number => (performance.now() - start) * 1000;
+
 /** How a model version's requests are queued and gathered into runs (Triton's dynamic_batching). */
 export interface DynamicBatcherOptions {
   /** `model/version`, for messages. */
@@ -136,7 +139,7 @@ export class DynamicBatcher implements Scheduler {
     this.queued--;
     entry.waiting = false;
     this.unwatch(entry);
-    this.options.stats?.request(false);
+    this.options.stats?.request(false, sinceUs(entry.enqueuedAt));
     entry.reject(new ModelServeError(code, `${this.options.label}: ${why}`));
     this.maybeDrained();
   }
@@ -238,10 +241,10 @@ export class DynamicBatcher implements Scheduler {
     for (const entry of batch) {
       const { deadline, signal } = entry.job;
       if (deadline !== undefined && deadline <= wallNow) {
-        stats?.request(false);
+        stats?.request(false, sinceUs(entry.enqueuedAt));
         entry.reject(new ModelServeError('DeadlineExceeded', `${label}: deadline passed while queued`));
       } else if (signal?.aborted) {
-        stats?.request(false);
+        stats?.request(false, sinceUs(entry.enqueuedAt));
         entry.reject(new ModelServeError('Cancelled', `${label}: request cancelled`));
       } else {
         stats?.queued((now - entry.enqueuedAt) * 1000);
@@ -269,7 +272,7 @@ export class DynamicBatcher implements Scheduler {
     const inputs = concatInputs(live.map((e) => e.job.inputs));
     instance.run(inputs, wantsAll ? [] : [...wanted], { movable: true }).then(
       (result) => {
-        stats?.ran(samples, (performance.now() - now) * 1000);
+        stats?.ran(samples, sinceUs(now), live.length);
         this.release(instance, live.length);
         let parts: NamedTensor[][];
         try {
@@ -281,12 +284,12 @@ export class DynamicBatcher implements Scheduler {
         for (let i = 0; i < live.length; i++) {
           const entry = live[i]!;
           const outputs = entry.job.outputs;
-          stats?.request(true);
+          stats?.request(true, sinceUs(entry.enqueuedAt));
           entry.resolve(outputs.length === 0 || outputs.length === parts[i]!.length ? parts[i]! : parts[i]!.filter((t) => outputs.includes(t.name)));
         }
       },
       (error: unknown) => {
-        stats?.ran(samples, (performance.now() - now) * 1000);
+        stats?.ran(samples, sinceUs(now), live.length);
         this.release(instance, live.length);
         this.answerAll(live, ModelServeError.from(error));
       },
@@ -295,7 +298,7 @@ export class DynamicBatcher implements Scheduler {
 
   private answerAll(entries: Entry[], error: ModelServeError): void {
     for (const entry of entries) {
-      this.options.stats?.request(false);
+      this.options.stats?.request(false, sinceUs(entry.enqueuedAt));
       entry.reject(error);
     }
   }

@@ -23,12 +23,24 @@ export interface VersionStatistics {
   batchCount: number;
   /** Samples run: the sum of batch sizes (one per run for a model that is not batched). */
   inferenceCount: number;
-  /** Runs per batch size, ascending. */
-  batchSizes: Array<{ batchSize: number; count: number }>;
+  /** Runs per batch size, ascending, with their total run time. */
+  batchSizes: Array<{ batchSize: number; count: number; computeTotalUs: number }>;
   /** Time from acceptance to the start of the run. */
   queueUs: Distribution;
   /** Time of the run, seen from the main thread. */
   computeUs: Distribution;
+  /**
+   * Cumulative microseconds, as Triton reports them: from acceptance to the answer of requests
+   * answered with outputs (`successTotalUs`) and with an error (`failureTotalUs`); in the queue,
+   * summed over requests that ran (`queueTotalUs`); and of runs, charged to every request in the
+   * batch (`computeTotalUs`, summed over the `requestCount` requests).
+   */
+  successTotalUs: number;
+  failureTotalUs: number;
+  queueTotalUs: number;
+  computeTotalUs: number;
+  /** When the last run started, `Date.now()` milliseconds; 0 before the first. */
+  lastInferenceMs: number;
 }
 
 function histogram(): Histogram {
@@ -57,27 +69,45 @@ export class VersionStats {
   private failures = 0;
   private batches = 0;
   private inferences = 0;
-  private readonly sizes = new Map<number, number>();
+  private readonly sizes = new Map<number, { count: number; us: number }>();
+  private successUs = 0;
+  private failureUs = 0;
+  private queueUs = 0;
+  private computeUs = 0;
+  private lastInference = 0;
   private readonly queue = histogram();
   private readonly compute = histogram();
 
-  /** One request answered: with outputs or with an error. */
-  request(ok: boolean): void {
-    if (ok) this.requests++;
-    else this.failures++;
+  /** One request answered, with outputs or with an error, `us` microseconds after it was accepted. */
+  request(ok: boolean, us = 0): void {
+    if (ok) {
+      this.requests++;
+      this.successUs += us;
+    } else {
+      this.failures++;
+      this.failureUs += us;
+    }
   }
 
   /** One request left the queue for a run after `us` microseconds. */
   queued(us: number): void {
     this.queue.recordValue(clampUs(us));
+    this.queueUs += us;
   }
 
-  /** One run of `batchSize` samples that took `us` microseconds. */
-  ran(batchSize: number, us: number): void {
+  /** One run of `batchSize` samples for `requests` requests that took `us` microseconds. */
+  ran(batchSize: number, us: number, requests = 1): void {
     this.batches++;
     this.inferences += batchSize;
-    this.sizes.set(batchSize, (this.sizes.get(batchSize) ?? 0) + 1);
+    const size = this.sizes.get(batchSize);
+    if (size === undefined) this.sizes.set(batchSize, { count: 1, us });
+    else {
+      size.count++;
+      size.us += us;
+    }
     this.compute.recordValue(clampUs(us));
+    this.computeUs += us * requests;
+    this.lastInference = Date.now();
   }
 
   snapshot(name: string, version: number): VersionStatistics {
@@ -88,9 +118,14 @@ export class VersionStats {
       failureCount: this.failures,
       batchCount: this.batches,
       inferenceCount: this.inferences,
-      batchSizes: [...this.sizes].sort((a, b) => a[0] - b[0]).map(([batchSize, count]) => ({ batchSize, count })),
+      batchSizes: [...this.sizes].sort((a, b) => a[0] - b[0]).map(([batchSize, s]) => ({ batchSize, count: s.count, computeTotalUs: s.us })),
       queueUs: summary(this.queue),
       computeUs: summary(this.compute),
+      successTotalUs: this.successUs,
+      failureTotalUs: this.failureUs,
+      queueTotalUs: this.queueUs,
+      computeTotalUs: this.computeUs,
+      lastInferenceMs: this.lastInference,
     };
   }
 }

@@ -12,7 +12,7 @@ export { protoFiles } from './load.js';
 export { loaderOptions } from './load.js';
 /** proto-loader's package definition of protoFiles (plus extra files), cached. */
 export { loadPackageDefinition } from './load.js';
-/** The typed grpc object with the Predictor and ModelAdmin services, cached. */
+/** The typed grpc object with every service (Predictor, ModelAdmin, GRPCInferenceService), cached. */
 export { loadGrpcObject } from './load.js';
 /** The type of loadGrpcObject()'s result. */
 export type { ProtoGrpcType } from './load.js';
@@ -22,6 +22,9 @@ export type { ProtoGrpcType } from './load.js';
 export type * from './messages.js';
 /** The OutputFormat and VersionState enums as name-to-name objects (enums travel as strings). */
 export { OutputFormat, VersionState } from './messages.js';
+
+/** Open Inference Protocol (KServe v2, Triton's `inference` package) message, client and handler types, and its enums. */
+export * as oip from './inference-messages.js';
 
 // Tensors
 /** Every datatype, in the protocol's order. */

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as AdminProtoGrpcType } from './generated/admin.js';
+import type { ProtoGrpcType as InferenceProtoGrpcType } from './generated/grpc_service.js';
 import type { ProtoGrpcType as PredictorProtoGrpcType } from './generated/predictor.js';
 import type { ProtoGrpcType as TensorProtoGrpcType } from './generated/tensor.js';
 
@@ -19,6 +20,8 @@ export const protoFiles: readonly string[] = [
   'modelserve/v1/tensor.proto',
   'modelserve/v1/predictor.proto',
   'modelserve/v1/admin.proto',
+  'inference/model_config.proto',
+  'inference/grpc_service.proto',
 ];
 
 /** proto-loader options; the generated types are produced with the same flags (see scripts/gen-types.mjs). */
@@ -31,8 +34,8 @@ export const loaderOptions: Readonly<protoLoader.Options> = Object.freeze({
   includeDirs: [protoRoot],
 });
 
-/** The shape of the grpc object holding every modelserve package, as generated from the .proto files. */
-export type ProtoGrpcType = TensorProtoGrpcType & PredictorProtoGrpcType & AdminProtoGrpcType;
+/** The shape of the grpc object holding every package (modelserve.v1, inference), as generated from the .proto files. */
+export type ProtoGrpcType = TensorProtoGrpcType & PredictorProtoGrpcType & AdminProtoGrpcType & InferenceProtoGrpcType;
 
 const definitions = new Map<string, protoLoader.PackageDefinition>();
 let grpcObject: ProtoGrpcType | undefined;

@@ -3,7 +3,7 @@ import type { ModelRegistry } from '@modelserve/core';
 import { HealthImplementation } from 'grpc-health-check';
 
 /** Service names that are healthy whenever the server runs. */
-export const servedServices = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAdmin'] as const;
+export const servedServices = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAdmin', 'inference.GRPCInferenceService'] as const;
 
 /**
  * `grpc.health.v1.Health`: the overall status under "", one status per API, and one per model

@@ -6,5 +6,7 @@ export type { CallStatus } from './status.js';
 export { predictorService } from './predictor-service.js';
 export type { PredictorOptions } from './predictor-service.js';
 export { adminService } from './admin-service.js';
+export { inferenceService, serverExtensions, serverName, serverVersion } from './inference-service.js';
+export type { InferenceServiceOptions } from './inference-service.js';
 export { ServerHealth } from './health.js';
 export { ServerStatsRecorder } from './server-stats.js';

@@ -1,15 +1,7 @@
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
-import type { CancelSignal, Logger, ModelRegistry } from '@modelserve/core';
-import type {
-  PredictorHandlers,
-  PredictRequest__Output,
-  PredictResponse,
-  PredictStreamResponse,
-} from '@modelserve/proto';
-import { CallCancellation, deadlineOf } from './call-deadline.js';
+import type { Logger, ModelRegistry } from '@modelserve/core';
+import type { PredictorHandlers, PredictRequest__Output, PredictResponse, PredictStreamResponse } from '@modelserve/proto';
 import { fromPredictRequest, toPredictResponse } from './convert.js';
-import { callStatusOf, serviceErrorOf } from './status.js';
-import { serveStream } from './stream.js';
+import { serveStreamInference, serveUnaryInference, type StreamCodec } from './inference-calls.js';
 
 /** Options of the Predictor service. */
 export interface PredictorOptions {
@@ -17,42 +9,25 @@ export interface PredictorOptions {
   maxInflightPerStream?: number;
 }
 
+/** modelserve.v1 requests and responses; a failed stream request is answered with its id and an Error. */
+const predictCodec: StreamCodec<PredictRequest__Output, PredictResponse, PredictStreamResponse> = {
+  decode(request, deadline, signal) {
+    const { request: core, encoding } = fromPredictRequest(request, deadline, signal);
+    return { request: core, encode: (response) => toPredictResponse(response, encoding) };
+  },
+  ok: (request, response) => ({ id: request.id, response }),
+  failed: (request, { code, details }) => ({ id: request.id, error: { code, message: details } }),
+};
+
 /** `modelserve.v1.Predictor` over a model registry. */
 export function predictorService(registry: ModelRegistry, logger: Logger, options: PredictorOptions = {}): PredictorHandlers {
-  const run = async (request: PredictRequest__Output, deadline: number | undefined, signal: CancelSignal): Promise<PredictResponse> => {
-    const { request: core, encoding } = fromPredictRequest(request, deadline, signal);
-    const response = await registry.infer(core);
-    return toPredictResponse(response, encoding);
-  };
-
+  const maxInflight = options.maxInflightPerStream ?? 256;
   return {
-    Predict(call: ServerUnaryCall<PredictRequest__Output, PredictResponse>, callback: sendUnaryData<PredictResponse>) {
-      const cancellation = new CallCancellation(call);
-      run(call.request, deadlineOf(call), cancellation).then(
-        (response) => {
-          cancellation.finish();
-          callback(null, response);
-        },
-        (error: unknown) => {
-          cancellation.finish();
-          callback(serviceErrorOf(error, logger));
-        },
-      );
+    Predict(call, callback) {
+      serveUnaryInference(registry, logger, predictCodec, call, callback);
     },
-
-    PredictStream(call: ServerDuplexStream<PredictRequest__Output, PredictStreamResponse>) {
-      const deadline = deadlineOf(call);
-      serveStream<PredictRequest__Output, PredictStreamResponse>(call, {
-        maxInflight: options.maxInflightPerStream ?? 256,
-        handle: async (request, signal) => {
-          try {
-            return { id: request.id, response: await run(request, deadline, signal) };
-          } catch (error) {
-            const { code, details } = callStatusOf(error, logger);
-            return { id: request.id, error: { code, message: details } };
-          }
-        },
-      });
+    PredictStream(call) {
+      serveStreamInference(registry, logger, predictCodec, call, maxInflight);
     },
   };
 }

@@ -8,6 +8,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { adminService } from './admin-service.js';
 import { ServerHealth } from './health.js';
 import { ServerStatsRecorder } from './server-stats.js';
+import { inferenceService } from './inference-service.js';
 import { predictorService } from './predictor-service.js';
 
 /** Options of `startServer`; all but the repository have defaults. */
@@ -20,7 +21,7 @@ export interface ServerOptions {
   port?: number;
   /** Largest message received or sent, in bytes; larger ones get RESOURCE_EXHAUSTED. Default 64 MiB. */
   maxMessageBytes?: number;
-  /** Requests in flight per PredictStream before reading pauses. Default 256. */
+  /** Requests in flight per PredictStream or ModelStreamInfer before reading pauses. Default 256. */
   maxInflightPerStream?: number;
   /** Structured logger (pino fits). Default: silent. */
   logger?: Logger;
@@ -64,6 +65,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     grpcObject.modelserve.v1.Predictor.service,
     predictorService(registry, logger, { maxInflightPerStream: options.maxInflightPerStream ?? 256 }),
   );
+  let serving = true;
+  server.addService(
+    grpcObject.inference.GRPCInferenceService.service,
+    inferenceService(registry, logger, { maxInflightPerStream: options.maxInflightPerStream ?? 256, isServing: () => serving }),
+  );
   const serverStats = new ServerStatsRecorder();
   server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, logger));
   const health = new ServerHealth(registry);
@@ -92,6 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry,
     close(graceMs = 10_000) {
       closing ??= (async () => {
+        serving = false;
         health.setNotServing();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {

@@ -103,6 +103,7 @@ describe('README grpcurl examples', () => {
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
+      'inference.GRPCInferenceService',
       'modelserve.v1.ModelAdmin',
       'modelserve.v1.Predictor',
     ]);
@@ -146,6 +147,34 @@ describe('README grpcurl examples', () => {
       expect(response.error).toBeUndefined();
       expectPrediction(response.response, requests.find((r) => r.id === response.id)!);
     }
+  });
+
+  it('infer with the Open Inference Protocol, typed contents in, raw contents out', () => {
+    const { line, result } = readmeLine(/GRPCInferenceService\/ModelInfer$/);
+    const [request] = requestsOf(line);
+    const { responses } = invoked(result);
+    expect(responses).toHaveLength(1);
+    const response = responses[0] as { id: string; model_name: string; outputs: TensorJson[]; raw_output_contents: string[] };
+    expect(response).toMatchObject({ id: 'oip-1', model_name: 'tiny_mlp', model_version: '1' });
+    expect(response.outputs).toEqual([{ name: 'output', datatype: 'FP32', shape: ['1', '3'] }]);
+    const bytes = Buffer.from(response.raw_output_contents[0]!, 'base64');
+    const got = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const expected = demoTinyMlp().forward(Float32Array.from(request!.inputs[0]!.contents!.fp32_contents!), 1);
+    expect(got).toHaveLength(expected.length);
+    got.forEach((value, i) => expect(Math.abs(value - expected[i]!)).toBeLessThan(1e-5));
+  });
+
+  it('get the Open Inference Protocol model metadata', () => {
+    const { responses } = invoked(readmeLine(/GRPCInferenceService\/ModelMetadata$/).result);
+    expect(responses).toEqual([
+      {
+        name: 'tiny_mlp',
+        versions: ['1'],
+        platform: 'onnxruntime_onnx',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: ['-1', '4'] }],
+        outputs: [{ name: 'output', datatype: 'FP32', shape: ['-1', '3'] }],
+      },
+    ]);
   });
 
   it('check a model is SERVING', () => {
@@ -215,7 +244,7 @@ describe('the emulator, as grpcurl', () => {
       await expect(list(address, ['v1'])).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
       const reflection = new Reflection(address);
       try {
-        expect(await reflection.listServices()).toEqual(['modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor']);
+        expect(await reflection.listServices()).toEqual(['inference.GRPCInferenceService', 'modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor']);
         expect(reflection.version).toBe('v1alpha');
       } finally {
         reflection.close();

@@ -1,5 +1,5 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { loadGrpcObject, type ModelAdminClient, type PredictorClient } from '@modelserve/proto';
+import { loadGrpcObject, type ModelAdminClient, type oip, type PredictorClient } from '@modelserve/proto';
 import { startServer, type RunningServer, type ServerOptions } from '@modelserve/server';
 
 /** A server on 127.0.0.1 with a free port, and clients for it. */
@@ -7,6 +7,8 @@ export interface TestServer {
   server: RunningServer;
   predictor: PredictorClient;
   admin: ModelAdminClient;
+  /** The Open Inference Protocol (`inference.GRPCInferenceService`) client. */
+  inference: oip.GRPCInferenceServiceClient;
   close(): Promise<void>;
 }
 
@@ -16,13 +18,16 @@ export async function startTestServer(options: Omit<ServerOptions, 'host' | 'por
   const grpcObject = loadGrpcObject();
   const predictor = new grpcObject.modelserve.v1.Predictor(server.address, credentials.createInsecure());
   const admin = new grpcObject.modelserve.v1.ModelAdmin(server.address, credentials.createInsecure());
+  const inference = new grpcObject.inference.GRPCInferenceService(server.address, credentials.createInsecure());
   return {
     server,
     predictor,
     admin,
+    inference,
     async close() {
       predictor.close();
       admin.close();
+      inference.close();
       await server.close(1000);
     },
   };

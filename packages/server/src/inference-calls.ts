@@ -1,0 +1,76 @@
+/**
+ * The one inference path every API shares: a wire request is decoded into a core request, the
+ * registry answers it, and the result is encoded back. modelserve.v1 and the Open Inference
+ * Protocol differ only in their two conversions and in how a stream reports a failed request.
+ */
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
+import type { CancelSignal, InferenceRequest, InferenceResponse, Logger, ModelRegistry } from '@modelserve/core';
+import { CallCancellation, deadlineOf } from './call-deadline.js';
+import { callStatusOf, serviceErrorOf, type CallStatus } from './status.js';
+import { serveStream } from './stream.js';
+
+/** How one API's messages map to core requests and back. */
+export interface InferenceCodec<Req, Res> {
+  /** A core request from a wire request; throws (codec or core errors) for a malformed one. */
+  decode(request: Req, deadline: number | undefined, signal: CancelSignal): { request: InferenceRequest; encode(response: InferenceResponse): Res };
+}
+
+/** How a stream answers: the response for a success, and the in-band answer for a failure. */
+export interface StreamCodec<Req, Res, StreamRes> extends InferenceCodec<Req, Res> {
+  ok(request: Req, response: Res): StreamRes;
+  failed(request: Req, status: CallStatus): StreamRes;
+}
+
+/** Runs one request through the registry. */
+async function infer<Req, Res>(
+  registry: ModelRegistry,
+  codec: InferenceCodec<Req, Res>,
+  request: Req,
+  deadline: number | undefined,
+  signal: CancelSignal,
+): Promise<Res> {
+  const { request: core, encode } = codec.decode(request, deadline, signal);
+  return encode(await registry.infer(core));
+}
+
+/** Answers a unary inference call; the call's deadline and cancellation reach the queue. */
+export function serveUnaryInference<Req, Res>(
+  registry: ModelRegistry,
+  logger: Logger,
+  codec: InferenceCodec<Req, Res>,
+  call: ServerUnaryCall<Req, Res>,
+  callback: sendUnaryData<Res>,
+): void {
+  const cancellation = new CallCancellation(call);
+  infer(registry, codec, call.request, deadlineOf(call), cancellation).then(
+    (response) => {
+      cancellation.finish();
+      callback(null, response);
+    },
+    (error: unknown) => {
+      cancellation.finish();
+      callback(serviceErrorOf(error, logger));
+    },
+  );
+}
+
+/** Answers a bidirectional inference stream: each request once, failures in-band (see serveStream). */
+export function serveStreamInference<Req, Res, StreamRes>(
+  registry: ModelRegistry,
+  logger: Logger,
+  codec: StreamCodec<Req, Res, StreamRes>,
+  call: ServerDuplexStream<Req, StreamRes>,
+  maxInflight: number,
+): void {
+  const deadline = deadlineOf(call);
+  serveStream<Req, StreamRes>(call, {
+    maxInflight,
+    handle: async (request, signal) => {
+      try {
+        return codec.ok(request, await infer(registry, codec, request, deadline, signal));
+      } catch (error) {
+        return codec.failed(request, callStatusOf(error, logger));
+      }
+    },
+  });
+}
