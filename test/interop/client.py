@@ -16,42 +16,11 @@ import struct
 import sys
 import time
 
+from interop_common import expect, max_abs_diff, pack_f32, run_check, sample_values, unpack_f32
+
 TIMEOUT = 30  # seconds per call, so a hung server fails a check instead of the whole run
 TOLERANCE = 1e-5
 INVALID_ARGUMENT = 3  # google.rpc.Code, as PredictStream reports errors in-band
-
-
-def sample_values(count, seed):
-    """The test's deterministic inputs: the same LCG as sampleValues() in test/src/support/tensors.ts,
-    so the 1,000 streamed inputs need not travel in the expectations file."""
-    s = seed & 0xFFFFFFFF
-    values = []
-    for _ in range(count):
-        s = (s * 1664525 + 1013904223) & 0xFFFFFFFF
-        values.append(s / 2**32)
-    # Round to float32 as Float32Array.from does.
-    return list(struct.unpack(f"<{count}f", struct.pack(f"<{count}f", *values)))
-
-
-def pack_f32(values):
-    return struct.pack(f"<{len(values)}f", *values)
-
-
-def unpack_f32(data):
-    if len(data) % 4:
-        raise AssertionError(f"raw FP32 contents of {len(data)} bytes, not a multiple of 4")
-    return list(struct.unpack(f"<{len(data) // 4}f", data))
-
-
-def max_abs_diff(got, want):
-    if len(got) != len(want):
-        raise AssertionError(f"{len(got)} values, expected {len(want)}")
-    return max((abs(a - b) for a, b in zip(got, want)), default=0.0)
-
-
-def expect(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 class Client:
@@ -224,14 +193,7 @@ class Client:
     # -- running -------------------------------------------------------------------------------
 
     def run(self, name, body, *args):
-        start = time.monotonic()
-        try:
-            ok, detail = True, body(*args)
-        except self.pb.grpc.RpcError as error:
-            ok, detail = False, f"unexpected {error.code().name}: {error.details()}"
-        except Exception as error:  # any failure is reported under its check's name
-            ok, detail = False, f"{type(error).__name__}: {error}"
-        self.checks.append({"name": name, "ok": ok, "detail": str(detail), "seconds": round(time.monotonic() - start, 3)})
+        self.checks.append(run_check(self.pb.grpc, name, lambda: body(*args)))
 
     def run_all(self):
         # Fail fast with a clear message if the inputs this client generates differ from the test's.

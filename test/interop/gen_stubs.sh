@@ -23,8 +23,9 @@ health_proto="${HEALTH_PROTO:-$(cd "$root/packages/server" && node -p \
 health_include="${health_proto%/health/v1/health.proto}"
 
 mkdir -p "$out"
-# Python modules follow the proto paths: modelserve.v1.predictor_pb2, health.v1.health_pb2
+# Python modules follow the proto paths: modelserve.v1.predictor_pb2, inference.grpc_service_pb2,
+# health.v1.health_pb2
 # (namespace packages, so no __init__.py is needed).
 protoc -I "$root/proto" -I "$health_include" \
   --python_out="$out" --grpc_out="$out" --plugin=protoc-gen-grpc="$plugin" \
-  "$root"/proto/modelserve/v1/*.proto "$health_include/health/v1/health.proto"
+  "$root"/proto/modelserve/v1/*.proto "$root"/proto/inference/*.proto "$health_include/health/v1/health.proto"

@@ -1,0 +1,55 @@
+"""What the Python interop clients (client.py for modelserve.v1, oip_client.py for the Open
+Inference Protocol) share: the test's deterministic inputs, FP32 packing, and running checks."""
+
+import struct
+import time
+
+
+def sample_values(count, seed):
+    """The test's deterministic inputs: the same LCG as sampleValues() in test/src/support/tensors.ts,
+    so large inputs need not travel in the expectations file."""
+    s = seed & 0xFFFFFFFF
+    values = []
+    for _ in range(count):
+        s = (s * 1664525 + 1013904223) & 0xFFFFFFFF
+        values.append(s / 2**32)
+    # Round to float32 as Float32Array.from does.
+    return list(struct.unpack(f"<{count}f", struct.pack(f"<{count}f", *values)))
+
+
+def pack_f32(values):
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def unpack_f32(data):
+    if len(data) % 4:
+        raise AssertionError(f"raw FP32 contents of {len(data)} bytes, not a multiple of 4")
+    return list(struct.unpack(f"<{len(data) // 4}f", data))
+
+
+def max_abs_diff(got, want):
+    if len(got) != len(want):
+        raise AssertionError(f"{len(got)} values, expected {len(want)}")
+    return max((abs(a - b) for a, b in zip(got, want)), default=0.0)
+
+
+def expect(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def run_check(grpc, name, body):
+    """Runs one check; any failure is reported under its name: {"name", "ok", "detail", "seconds"}."""
+    start = time.monotonic()
+    try:
+        ok, detail = True, body()
+    except grpc.RpcError as error:
+        ok, detail = False, f"unexpected {error.code().name}: {error.details()}"
+    except Exception as error:  # noqa: BLE001 - every failure becomes a failed check
+        ok, detail = False, f"{type(error).__name__}: {error}"
+    return {"name": name, "ok": ok, "detail": str(detail), "seconds": round(time.monotonic() - start, 3)}
+
+
+def run_checks(grpc, plan):
+    """Runs (name, body) pairs in order."""
+    return [run_check(grpc, name, body) for name, body in plan]
