@@ -64,15 +64,20 @@ async function quietly<T>(read: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** Watches the server through one window that starts `warmupMs` from now and lasts `durationMs`. */
-export async function observeWindow(admin: AdminClient, warmupMs: number, durationMs: number): Promise<ServerHealth> {
+/**
+ * Watches the server through one window that starts `warmupMs` from now and lasts `durationMs`:
+ * its event-loop delay and RSS, and (`checkHealth`, modelserve) a health check mid-window.
+ */
+export async function observeWindow(admin: AdminClient, warmupMs: number, durationMs: number, checkHealth = true): Promise<ServerHealth> {
   await sleep(warmupMs);
   const reset = await quietly(() => admin.serverStats(true));
   await sleep(durationMs / 2);
-  const health = await admin.healthCheck().catch((error: unknown) => {
-    const e = error as { details?: string; message?: string };
-    return { status: `error: ${e.details ?? e.message ?? String(error)}`, ms: NaN };
-  });
+  const health = !checkHealth
+    ? undefined
+    : await admin.healthCheck().catch((error: unknown) => {
+        const e = error as { details?: string; message?: string };
+        return { status: `error: ${e.details ?? e.message ?? String(error)}`, ms: NaN };
+      });
   await sleep(Math.max(0, durationMs * 0.45 - (Number.isFinite(health?.ms) ? health!.ms : 0)));
   const stats = reset === undefined ? undefined : await quietly(() => admin.serverStats(false));
   const observed: ServerHealth = {};

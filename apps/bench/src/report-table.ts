@@ -31,8 +31,10 @@ function errorText(point: PointResult): string {
 }
 
 function serverCell(point: PointResult, pick: (p: PointResult) => string | undefined): string {
-  if (point.config !== 'on' && point.config !== 'off') return '';
-  return pick(point) ?? 'n/a';
+  // Baselines report their event loop (and RSS) too, but have no statistics or health service.
+  const value = pick(point);
+  if (point.config !== 'on' && point.config !== 'off') return value ?? '';
+  return value ?? 'n/a';
 }
 
 /** Rows of one model's table. */
@@ -86,7 +88,7 @@ export function reportLines(results: BenchResults): string[] {
   sections.push(ratioTable(results.points, results.compute));
   if (results.points.length > 0) sections.push([
     'Legend: ' + Object.entries(configShort).map(([key, short]) => `${short} = ${configLabels[key as keyof typeof configLabels]}`).join('; ') + '.',
-    'batch = mean samples per model run during the point (GetModelStatistics); loop p99 = server event-loop delay p99 in the window;',
+    'batch = mean samples per model run during the point (GetModelStatistics); loop p99 = the server\'s event-loop delay p99 in the window (every server, baselines too);',
     'health = time of a grpc.health.v1 Check mid-window; rss = server RSS at the end of the window (GetServerStats). n/a: not served.',
     'echo is measured once and shown with each model: both models take 784 FP32 and answer 10 FP32.',
     ...driverLegend(results),

@@ -34,7 +34,7 @@ export interface Run {
 
 type ServerConfig = (typeof serverConfigs)[number];
 
-/** A started server with its admin connection (modelserve only) and the models that do not answer right. */
+/** A started server with its admin connection (every server answers GetServerStats; the rest is modelserve's) and the models that do not answer right. */
 interface Serving {
   server: RunningServer;
   admin: AdminClient | undefined;
@@ -72,9 +72,9 @@ async function warmUp(run: Run, server: RunningServer, models: readonly ModelKey
 /** Starts the server, checks each model (state, then one decoded prediction) and warms it up. */
 async function serve(run: Run, config: ServerConfig, models: readonly ModelKey[]): Promise<Serving> {
   const server = await startServer(run, config);
-  const admin = config === 'on' || config === 'off' ? new AdminClient(server.address) : undefined;
+  const admin = new AdminClient(server.address);
   try {
-    const unready = admin === undefined ? new Map<string, string>() : await unreadyModels(admin, models.map((k) => benchModels[k].name));
+    const unready = isModelserve(config) ? await unreadyModels(admin, models.map((k) => benchModels[k].name)) : new Map<string, string>();
     const broken = new Map<ModelKey, string>();
     for (const key of models) {
       const model = benchModels[key];
@@ -95,9 +95,15 @@ async function stopServing(serving: Serving | undefined): Promise<void> {
   await serving?.server.stop();
 }
 
-async function measurePoint(run: Run, { server, admin }: Serving, point: PointSpec): Promise<PointResult> {
+/** Whether a configuration is modelserve itself (statistics, health, batching) rather than a baseline. */
+const isModelserve = (config: ServerConfig): boolean => config === 'on' || config === 'off';
+
+async function measurePoint(run: Run, serving: Serving, point: PointSpec): Promise<PointResult> {
   const { options } = run;
+  const { server } = serving;
   const model = benchModels[point.model];
+  // Statistics and health come from modelserve; the event-loop delay from every server.
+  const admin = isModelserve(point.config) ? serving.admin : undefined;
   const before = admin === undefined ? undefined : await readBatchCounts(admin, model.name);
   const spec = {
     address: server.address,
@@ -113,7 +119,7 @@ async function measurePoint(run: Run, { server, admin }: Serving, point: PointSp
     channels: options.channels,
     ...(options.streamMessages > 0 ? { messagesPerStream: options.streamMessages } : {}),
   };
-  const observing = admin === undefined ? undefined : observeWindow(admin, options.warmupMs, options.durationMs);
+  const observing = serving.admin === undefined ? undefined : observeWindow(serving.admin, options.warmupMs, options.durationMs, admin !== undefined);
   // h2load cannot see gRPC errors (HTTP 200 with a grpc-status trailer): the server's counts over the
   // window say. Both are read on timers, the end one just before h2load ends its window and resets
   // the streams still in flight (which the server would count as failed calls).

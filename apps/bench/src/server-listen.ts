@@ -1,6 +1,7 @@
 /** What the baseline servers (echo, naive) share: a Predictor on 127.0.0.1 and the port told to the parent. */
 import * as grpc from '@grpc/grpc-js';
-import { loadGrpcObject, type PredictorHandlers } from '@modelserve/proto';
+import { loadGrpcObject, type ModelAdminHandlers, type PredictorHandlers } from '@modelserve/proto';
+import { ServerStatsRecorder } from '@modelserve/server';
 import { exitWithParent } from './children.js';
 
 /** The message a baseline server sends its parent once it listens. */
@@ -9,10 +10,20 @@ export interface ListeningMessage {
   port: number;
 }
 
-/** Serves `handlers` as `modelserve.v1.Predictor` on 127.0.0.1 (a free port) and tells the parent the port. */
+/**
+ * Serves `handlers` as `modelserve.v1.Predictor` on 127.0.0.1 (a free port) and tells the parent the
+ * port. `ModelAdmin/GetServerStats` is served too (the other admin methods answer UNIMPLEMENTED), so
+ * the benchmark reads a baseline's event-loop delay exactly as it reads modelserve's.
+ */
 export function listenOnLoopback(handlers: PredictorHandlers): void {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  server.addService(loadGrpcObject().modelserve.v1.Predictor.service, handlers);
+  const grpcObject = loadGrpcObject();
+  server.addService(grpcObject.modelserve.v1.Predictor.service, handlers);
+  const stats = new ServerStatsRecorder();
+  const admin: Partial<ModelAdminHandlers> = {
+    GetServerStats: (call, callback) => callback(null, stats.read(call.request.reset)),
+  };
+  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, admin as ModelAdminHandlers);
   exitWithParent(() => server.forceShutdown());
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
     if (error !== null) {
