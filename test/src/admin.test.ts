@@ -116,9 +116,30 @@ describe('health', () => {
     expect(await check('')).toBe('SERVING');
     expect(await check('modelserve.v1.Predictor')).toBe('SERVING');
     expect(await check('modelserve.v1.ModelAdmin')).toBe('SERVING');
+    expect(await check('inference.GRPCInferenceService')).toBe('SERVING');
     expect(await check('mnist_mlp')).toBe('SERVING');
     expect(await check('bf16')).toBe('NOT_SERVING');
     const error = await failure(check('no_such_service'));
     expect(error.code).toBe(status.NOT_FOUND);
+  });
+});
+
+describe('SetServingStatus', () => {
+  const setServing = (serving: boolean) => unary<{ serving: boolean }>((cb) => t.admin.SetServingStatus({ serving }, cb));
+  const ready = () => unary<{ ready: boolean }>((cb) => t.inference.ServerReady({}, cb));
+
+  it('takes the server out of rotation and back, answering requests all the while', async () => {
+    expect(await setServing(false)).toEqual({ serving: false });
+    for (const service of ['', 'modelserve.v1.Predictor', 'inference.GRPCInferenceService', 'mnist_mlp']) expect(await check(service), service).toBe('NOT_SERVING');
+    const unloadedThenLoaded = await unary<LoadModelResponse__Output>((cb) => t.admin.LoadModel({ name: 'tiny_mlp' }, cb));
+    expect(unloadedThenLoaded.status!.versions[0]!.state).toBe('VERSION_STATE_READY');
+    expect(await check('tiny_mlp')).toBe('NOT_SERVING'); // a model loading meanwhile stays out of rotation
+    expect(await ready()).toEqual({ ready: false });
+    const response = await unary<PredictResponse__Output>((cb) => t.predictor.Predict({ model_name: 'mnist_mlp', inputs: [wire(fp32('input', [1, 784], new Float32Array(784)))] }, cb));
+    expect(response.outputs).toHaveLength(1);
+
+    expect(await setServing(true)).toEqual({ serving: true });
+    for (const service of ['', 'modelserve.v1.Predictor', 'mnist_mlp', 'tiny_mlp']) expect(await check(service), service).toBe('SERVING');
+    expect(await check('bf16')).toBe('NOT_SERVING');
   });
 });

@@ -24,6 +24,7 @@ program
   .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer(0, 65535), 8001)
   .option('--max-message-bytes <n>', 'largest gRPC message received or sent', integer(1024, 2 ** 31 - 1), 64 * 1024 * 1024)
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+  .option('--inference-delay-ms <ms>', 'add this delay before every inference answer (tests and demos of a slow replica)', integer(0, 60_000), 0)
   .action(serve);
 
 program

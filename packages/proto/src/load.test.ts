@@ -45,7 +45,7 @@ describe('loadPackageDefinition', () => {
 });
 
 describe('loadGrpcObject', () => {
-  it('returns the typed services and message types of all three files', () => {
+  it('returns the typed services and message types of every file', () => {
     const v1 = loadGrpcObject().modelserve.v1;
     const predictor: PredictorDefinition = v1.Predictor.service;
     expect(Object.keys(predictor).sort()).toEqual(['Predict', 'PredictStream']);
@@ -55,8 +55,12 @@ describe('loadGrpcObject', () => {
       'GetServerStats',
       'ListModels',
       'LoadModel',
+      'SetServingStatus',
       'UnloadModel',
     ]);
+    const oip = loadGrpcObject().inference.GRPCInferenceService.service;
+    expect(Object.keys(oip)).toContain('ModelInfer');
+    expect(oip.ModelStreamInfer.requestStream && oip.ModelStreamInfer.responseStream).toBe(true);
     expect(v1.Tensor.type).toBeDefined();
     expect(v1.TensorContents.type).toBeDefined();
     expect(predictor.PredictStream.requestStream && predictor.PredictStream.responseStream).toBe(true);

@@ -39,6 +39,14 @@ export type { BatchSizeCount, BatchSizeCount__Output } from './generated/modelse
 export type { VersionStatistics, VersionStatistics__Output } from './generated/modelserve/v1/VersionStatistics.js';
 export type { GetServerStatsRequest, GetServerStatsRequest__Output } from './generated/modelserve/v1/GetServerStatsRequest.js';
 export type { ServerStats, ServerStats__Output } from './generated/modelserve/v1/ServerStats.js';
+export type {
+  SetServingStatusRequest,
+  SetServingStatusRequest__Output,
+} from './generated/modelserve/v1/SetServingStatusRequest.js';
+export type {
+  SetServingStatusResponse,
+  SetServingStatusResponse__Output,
+} from './generated/modelserve/v1/SetServingStatusResponse.js';
 // Enums are values too: objects mapping each name to itself (enums travel as strings).
 export { OutputFormat } from './generated/modelserve/v1/OutputFormat.js';
 export type { OutputFormat__Output } from './generated/modelserve/v1/OutputFormat.js';

@@ -8,6 +8,7 @@ import type {
   VersionStatistics as WireVersionStatistics,
 } from '@modelserve/proto';
 import type { ServerStatsRecorder } from './server-stats.js';
+import type { ServerHealth } from './health.js';
 import { serviceErrorOf } from './status.js';
 
 /** A core model status on the wire. */
@@ -66,7 +67,7 @@ function answer<T>(callback: sendUnaryData<T>, logger: Logger, body: () => T | P
 type Call<Req> = ServerUnaryCall<Req, unknown>;
 
 /** `modelserve.v1.ModelAdmin` over a model registry. */
-export function adminService(registry: ModelRegistry, serverStats: ServerStatsRecorder, logger: Logger): ModelAdminHandlers {
+export function adminService(registry: ModelRegistry, serverStats: ServerStatsRecorder, health: ServerHealth, logger: Logger): ModelAdminHandlers {
   return {
     ListModels(_call: Call<unknown>, callback) {
       answer(callback, logger, () => ({ models: registry.list().map(toWireStatus) }));
@@ -85,6 +86,13 @@ export function adminService(registry: ModelRegistry, serverStats: ServerStatsRe
     },
     GetServerStats(call: Call<{ reset: boolean }>, callback) {
       answer(callback, logger, () => serverStats.read(call.request.reset));
+    },
+    SetServingStatus(call: Call<{ serving: boolean }>, callback) {
+      answer(callback, logger, () => {
+        health.setServing(call.request.serving);
+        logger.info({ serving: health.serving }, 'serving status set');
+        return { serving: health.serving };
+      });
     },
   };
 }

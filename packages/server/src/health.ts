@@ -12,6 +12,8 @@ export const servedServices = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAd
 export class ServerHealth {
   private readonly health = new HealthImplementation({ '': 'SERVING' });
   private readonly unsubscribe: () => void;
+  private inRotation = true;
+  private closed = false;
 
   constructor(private readonly registry: ModelRegistry) {
     for (const service of servedServices) this.health.setStatus(service, 'SERVING');
@@ -23,15 +25,32 @@ export class ServerHealth {
     this.health.addToServer(server);
   }
 
-  /** Marks everything NOT_SERVING, e.g. while draining. */
+  /** Whether the server is in rotation (SetServingStatus, or false once it drains). */
+  get serving(): boolean {
+    return this.inRotation;
+  }
+
+  /**
+   * Takes the server out of rotation (every status NOT_SERVING) or puts it back (the overall and
+   * API statuses SERVING, each model's as its readiness says). Calls are still answered.
+   */
+  setServing(serving: boolean): void {
+    if (this.closed) return;
+    this.inRotation = serving;
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', status);
+    for (const service of servedServices) this.health.setStatus(service, status);
+    for (const model of this.registry.list()) this.update(model.name);
+  }
+
+  /** Marks everything NOT_SERVING for good, e.g. while draining. */
   setNotServing(): void {
+    this.setServing(false);
+    this.closed = true;
     this.unsubscribe();
-    this.health.setStatus('', 'NOT_SERVING');
-    for (const service of servedServices) this.health.setStatus(service, 'NOT_SERVING');
-    for (const model of this.registry.list()) this.health.setStatus(model.name, 'NOT_SERVING');
   }
 
   private update(model: string): void {
-    this.health.setStatus(model, this.registry.isReady(model) ? 'SERVING' : 'NOT_SERVING');
+    this.health.setStatus(model, this.inRotation && this.registry.isReady(model) ? 'SERVING' : 'NOT_SERVING');
   }
 }

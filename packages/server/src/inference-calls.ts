@@ -21,6 +21,14 @@ export interface StreamCodec<Req, Res, StreamRes> extends InferenceCodec<Req, Re
   failed(request: Req, status: CallStatus): StreamRes;
 }
 
+/** What every inference API shares beyond the registry. */
+export interface InferenceCallOptions {
+  /** Milliseconds added before each answer (tests and demos of a slow replica); 0 for none. */
+  delayMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Runs one request through the registry. */
 async function infer<Req, Res>(
   registry: ModelRegistry,
@@ -28,9 +36,12 @@ async function infer<Req, Res>(
   request: Req,
   deadline: number | undefined,
   signal: CancelSignal,
+  options: InferenceCallOptions,
 ): Promise<Res> {
   const { request: core, encode } = codec.decode(request, deadline, signal);
-  return encode(await registry.infer(core));
+  const response = await registry.infer(core);
+  if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);
+  return encode(response);
 }
 
 /** Answers a unary inference call; the call's deadline and cancellation reach the queue. */
@@ -40,9 +51,10 @@ export function serveUnaryInference<Req, Res>(
   codec: InferenceCodec<Req, Res>,
   call: ServerUnaryCall<Req, Res>,
   callback: sendUnaryData<Res>,
+  options: InferenceCallOptions = {},
 ): void {
   const cancellation = new CallCancellation(call);
-  infer(registry, codec, call.request, deadlineOf(call), cancellation).then(
+  infer(registry, codec, call.request, deadlineOf(call), cancellation, options).then(
     (response) => {
       cancellation.finish();
       callback(null, response);
@@ -61,13 +73,14 @@ export function serveStreamInference<Req, Res, StreamRes>(
   codec: StreamCodec<Req, Res, StreamRes>,
   call: ServerDuplexStream<Req, StreamRes>,
   maxInflight: number,
+  options: InferenceCallOptions = {},
 ): void {
   const deadline = deadlineOf(call);
   serveStream<Req, StreamRes>(call, {
     maxInflight,
     handle: async (request, signal) => {
       try {
-        return codec.ok(request, await infer(registry, codec, request, deadline, signal));
+        return codec.ok(request, await infer(registry, codec, request, deadline, signal, options));
       } catch (error) {
         return codec.failed(request, callStatusOf(error, logger));
       }

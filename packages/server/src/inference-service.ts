@@ -16,7 +16,7 @@ import {
   toModelMetadataResponse,
   toModelStatistics,
 } from './inference-convert.js';
-import { serveStreamInference, serveUnaryInference, type StreamCodec } from './inference-calls.js';
+import { serveStreamInference, serveUnaryInference, type InferenceCallOptions, type StreamCodec } from './inference-calls.js';
 import { serviceErrorOf } from './status.js';
 
 /** The server's name and version in ServerMetadata. */
@@ -30,7 +30,7 @@ export const serverVersion: string = (JSON.parse(readFileSync(new URL('../packag
 export const serverExtensions: readonly string[] = ['model_repository', 'model_configuration', 'schedule_policy', 'statistics'];
 
 /** Options of the inference service. */
-export interface InferenceServiceOptions {
+export interface InferenceServiceOptions extends InferenceCallOptions {
   /** Requests accepted on one ModelStreamInfer stream and not yet answered; reading pauses at this many. */
   maxInflightPerStream: number;
   /** False once the server drains: ServerReady then answers false. */
@@ -79,7 +79,7 @@ export function inferenceService(registry: ModelRegistry, logger: Logger, option
   };
 
   const ModelInfer: Unary<oip.ModelInferRequest__Output, oip.ModelInferResponse> = (call, callback) => {
-    serveUnaryInference(registry, logger, inferCodec, call, callback);
+    serveUnaryInference(registry, logger, inferCodec, call, callback, options);
   };
 
   return {
@@ -116,7 +116,7 @@ export function inferenceService(registry: ModelRegistry, logger: Logger, option
     ModelInfer,
 
     ModelStreamInfer(call) {
-      serveStreamInference(registry, logger, inferCodec, call, options.maxInflightPerStream);
+      serveStreamInference(registry, logger, inferCodec, call, options.maxInflightPerStream, options);
     },
 
     ModelConfig(call, callback) {

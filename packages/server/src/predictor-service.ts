@@ -1,10 +1,10 @@
 import type { Logger, ModelRegistry } from '@modelserve/core';
 import type { PredictorHandlers, PredictRequest__Output, PredictResponse, PredictStreamResponse } from '@modelserve/proto';
 import { fromPredictRequest, toPredictResponse } from './convert.js';
-import { serveStreamInference, serveUnaryInference, type StreamCodec } from './inference-calls.js';
+import { serveStreamInference, serveUnaryInference, type InferenceCallOptions, type StreamCodec } from './inference-calls.js';
 
 /** Options of the Predictor service. */
-export interface PredictorOptions {
+export interface PredictorOptions extends InferenceCallOptions {
   /** Requests accepted on one stream and not yet answered; reading pauses at this many. Default 256. */
   maxInflightPerStream?: number;
 }
@@ -24,10 +24,10 @@ export function predictorService(registry: ModelRegistry, logger: Logger, option
   const maxInflight = options.maxInflightPerStream ?? 256;
   return {
     Predict(call, callback) {
-      serveUnaryInference(registry, logger, predictCodec, call, callback);
+      serveUnaryInference(registry, logger, predictCodec, call, callback, options);
     },
     PredictStream(call) {
-      serveStreamInference(registry, logger, predictCodec, call, maxInflight);
+      serveStreamInference(registry, logger, predictCodec, call, maxInflight, options);
     },
   };
 }

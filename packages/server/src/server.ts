@@ -27,6 +27,11 @@ export interface ServerOptions {
   logger?: Logger;
   /** The inference backend. Default: onnxruntime in worker threads. */
   backend?: Backend;
+  /**
+   * Milliseconds added before each inference answer. For tests and demos of client-side load
+   * balancing (a slow replica); default 0.
+   */
+  inferenceDelayMs?: number;
 }
 
 /** A running modelserve server. */
@@ -61,18 +66,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     'grpc.max_send_message_length': maxMessageBytes,
   });
   const grpcObject = loadGrpcObject();
-  server.addService(
-    grpcObject.modelserve.v1.Predictor.service,
-    predictorService(registry, logger, { maxInflightPerStream: options.maxInflightPerStream ?? 256 }),
-  );
-  let serving = true;
+  const health = new ServerHealth(registry);
+  const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0 };
+  server.addService(grpcObject.modelserve.v1.Predictor.service, predictorService(registry, logger, inferenceOptions));
   server.addService(
     grpcObject.inference.GRPCInferenceService.service,
-    inferenceService(registry, logger, { maxInflightPerStream: options.maxInflightPerStream ?? 256, isServing: () => serving }),
+    inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving }),
   );
   const serverStats = new ServerStatsRecorder();
-  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, logger));
-  const health = new ServerHealth(registry);
+  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, health, logger));
   health.addToServer(server);
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(server);
 
@@ -98,7 +100,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry,
     close(graceMs = 10_000) {
       closing ??= (async () => {
-        serving = false;
         health.setNotServing();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {

@@ -12,6 +12,7 @@ export interface ServeOptions {
   port: number;
   maxMessageBytes: number;
   logLevel: string;
+  inferenceDelayMs: number;
 }
 
 /** Serves a model repository until SIGINT or SIGTERM. */
@@ -25,6 +26,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     host: options.host,
     port: options.port,
     maxMessageBytes: options.maxMessageBytes,
+    inferenceDelayMs: options.inferenceDelayMs,
     logger,
   });
   for (const model of server.registry.list()) {

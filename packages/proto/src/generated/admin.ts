@@ -17,6 +17,8 @@ import type { ModelAdminClient as _modelserve_v1_ModelAdminClient, ModelAdminDef
 import type { ModelMetadata as _modelserve_v1_ModelMetadata, ModelMetadata__Output as _modelserve_v1_ModelMetadata__Output } from './modelserve/v1/ModelMetadata.js';
 import type { ModelStatus as _modelserve_v1_ModelStatus, ModelStatus__Output as _modelserve_v1_ModelStatus__Output } from './modelserve/v1/ModelStatus.js';
 import type { ServerStats as _modelserve_v1_ServerStats, ServerStats__Output as _modelserve_v1_ServerStats__Output } from './modelserve/v1/ServerStats.js';
+import type { SetServingStatusRequest as _modelserve_v1_SetServingStatusRequest, SetServingStatusRequest__Output as _modelserve_v1_SetServingStatusRequest__Output } from './modelserve/v1/SetServingStatusRequest.js';
+import type { SetServingStatusResponse as _modelserve_v1_SetServingStatusResponse, SetServingStatusResponse__Output as _modelserve_v1_SetServingStatusResponse__Output } from './modelserve/v1/SetServingStatusResponse.js';
 import type { Tensor as _modelserve_v1_Tensor, Tensor__Output as _modelserve_v1_Tensor__Output } from './modelserve/v1/Tensor.js';
 import type { TensorContents as _modelserve_v1_TensorContents, TensorContents__Output as _modelserve_v1_TensorContents__Output } from './modelserve/v1/TensorContents.js';
 import type { TensorSpec as _modelserve_v1_TensorSpec, TensorSpec__Output as _modelserve_v1_TensorSpec__Output } from './modelserve/v1/TensorSpec.js';
@@ -46,6 +48,8 @@ export interface ProtoGrpcType {
       ModelMetadata: MessageTypeDefinition<_modelserve_v1_ModelMetadata, _modelserve_v1_ModelMetadata__Output>
       ModelStatus: MessageTypeDefinition<_modelserve_v1_ModelStatus, _modelserve_v1_ModelStatus__Output>
       ServerStats: MessageTypeDefinition<_modelserve_v1_ServerStats, _modelserve_v1_ServerStats__Output>
+      SetServingStatusRequest: MessageTypeDefinition<_modelserve_v1_SetServingStatusRequest, _modelserve_v1_SetServingStatusRequest__Output>
+      SetServingStatusResponse: MessageTypeDefinition<_modelserve_v1_SetServingStatusResponse, _modelserve_v1_SetServingStatusResponse__Output>
       Tensor: MessageTypeDefinition<_modelserve_v1_Tensor, _modelserve_v1_Tensor__Output>
       TensorContents: MessageTypeDefinition<_modelserve_v1_TensorContents, _modelserve_v1_TensorContents__Output>
       TensorSpec: MessageTypeDefinition<_modelserve_v1_TensorSpec, _modelserve_v1_TensorSpec__Output>

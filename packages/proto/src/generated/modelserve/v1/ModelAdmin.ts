@@ -14,6 +14,8 @@ import type { LoadModelRequest as _modelserve_v1_LoadModelRequest, LoadModelRequ
 import type { LoadModelResponse as _modelserve_v1_LoadModelResponse, LoadModelResponse__Output as _modelserve_v1_LoadModelResponse__Output } from '../../modelserve/v1/LoadModelResponse.js';
 import type { ModelMetadata as _modelserve_v1_ModelMetadata, ModelMetadata__Output as _modelserve_v1_ModelMetadata__Output } from '../../modelserve/v1/ModelMetadata.js';
 import type { ServerStats as _modelserve_v1_ServerStats, ServerStats__Output as _modelserve_v1_ServerStats__Output } from '../../modelserve/v1/ServerStats.js';
+import type { SetServingStatusRequest as _modelserve_v1_SetServingStatusRequest, SetServingStatusRequest__Output as _modelserve_v1_SetServingStatusRequest__Output } from '../../modelserve/v1/SetServingStatusRequest.js';
+import type { SetServingStatusResponse as _modelserve_v1_SetServingStatusResponse, SetServingStatusResponse__Output as _modelserve_v1_SetServingStatusResponse__Output } from '../../modelserve/v1/SetServingStatusResponse.js';
 import type { UnloadModelRequest as _modelserve_v1_UnloadModelRequest, UnloadModelRequest__Output as _modelserve_v1_UnloadModelRequest__Output } from '../../modelserve/v1/UnloadModelRequest.js';
 import type { UnloadModelResponse as _modelserve_v1_UnloadModelResponse, UnloadModelResponse__Output as _modelserve_v1_UnloadModelResponse__Output } from '../../modelserve/v1/UnloadModelResponse.js';
 
@@ -63,6 +65,15 @@ export interface ModelAdminClient extends grpc.Client {
   loadModel(argument: _modelserve_v1_LoadModelRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_LoadModelResponse__Output>): grpc.ClientUnaryCall;
   loadModel(argument: _modelserve_v1_LoadModelRequest, callback: grpc.requestCallback<_modelserve_v1_LoadModelResponse__Output>): grpc.ClientUnaryCall;
   
+  SetServingStatus(argument: _modelserve_v1_SetServingStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  SetServingStatus(argument: _modelserve_v1_SetServingStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  SetServingStatus(argument: _modelserve_v1_SetServingStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  SetServingStatus(argument: _modelserve_v1_SetServingStatusRequest, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  setServingStatus(argument: _modelserve_v1_SetServingStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  setServingStatus(argument: _modelserve_v1_SetServingStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  setServingStatus(argument: _modelserve_v1_SetServingStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  setServingStatus(argument: _modelserve_v1_SetServingStatusRequest, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
+  
   UnloadModel(argument: _modelserve_v1_UnloadModelRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_UnloadModelResponse__Output>): grpc.ClientUnaryCall;
   UnloadModel(argument: _modelserve_v1_UnloadModelRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_UnloadModelResponse__Output>): grpc.ClientUnaryCall;
   UnloadModel(argument: _modelserve_v1_UnloadModelRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_UnloadModelResponse__Output>): grpc.ClientUnaryCall;
@@ -85,6 +96,8 @@ export interface ModelAdminHandlers extends grpc.UntypedServiceImplementation {
   
   LoadModel: grpc.handleUnaryCall<_modelserve_v1_LoadModelRequest__Output, _modelserve_v1_LoadModelResponse>;
   
+  SetServingStatus: grpc.handleUnaryCall<_modelserve_v1_SetServingStatusRequest__Output, _modelserve_v1_SetServingStatusResponse>;
+  
   UnloadModel: grpc.handleUnaryCall<_modelserve_v1_UnloadModelRequest__Output, _modelserve_v1_UnloadModelResponse>;
   
 }
@@ -95,5 +108,6 @@ export interface ModelAdminDefinition extends grpc.ServiceDefinition {
   GetServerStats: MethodDefinition<_modelserve_v1_GetServerStatsRequest, _modelserve_v1_ServerStats, _modelserve_v1_GetServerStatsRequest__Output, _modelserve_v1_ServerStats__Output>
   ListModels: MethodDefinition<_modelserve_v1_ListModelsRequest, _modelserve_v1_ListModelsResponse, _modelserve_v1_ListModelsRequest__Output, _modelserve_v1_ListModelsResponse__Output>
   LoadModel: MethodDefinition<_modelserve_v1_LoadModelRequest, _modelserve_v1_LoadModelResponse, _modelserve_v1_LoadModelRequest__Output, _modelserve_v1_LoadModelResponse__Output>
+  SetServingStatus: MethodDefinition<_modelserve_v1_SetServingStatusRequest, _modelserve_v1_SetServingStatusResponse, _modelserve_v1_SetServingStatusRequest__Output, _modelserve_v1_SetServingStatusResponse__Output>
   UnloadModel: MethodDefinition<_modelserve_v1_UnloadModelRequest, _modelserve_v1_UnloadModelResponse, _modelserve_v1_UnloadModelRequest__Output, _modelserve_v1_UnloadModelResponse__Output>
 }
