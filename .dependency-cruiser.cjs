@@ -45,6 +45,13 @@ module.exports = {
       to: { path: [...ws('server'), '^apps/'] },
     },
     {
+      name: 'remote-client-does-not-load-core',
+      severity: 'error',
+      comment: '@modelserve/client must not pull in onnxruntime: only its ./local entry (the in-process twin) uses core.',
+      from: { path: pkg('client'), pathNot: ['^packages/client/src/local(\\.test)?\\.ts$'] },
+      to: { path: [...ws('core'), '(^|/)onnxruntime-(node|common)(/|$)'] },
+    },
+    {
       name: 'model-zoo-stands-alone',
       severity: 'error',
       comment: 'The model generators are shared by the demo and the tests, and depend on no serving code.',

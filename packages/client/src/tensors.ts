@@ -1,0 +1,149 @@
+/**
+ * The SDK's tensors: what callers pass (typed arrays, or plain arrays with a shape) and what they
+ * get back (typed arrays with shape and datatype; BYTES as strings). Conversion to and from the
+ * wire uses @modelserve/proto's codec, raw contents both ways (the fast path).
+ */
+import { status } from '@grpc/grpc-js';
+import { float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits, type DataType, type DecodedTensor, type NumericTensorData } from '@modelserve/proto';
+import { ModelServeError } from './errors.js';
+
+export type { DataType };
+
+/** Storage of each datatype in results: typed arrays; BOOL as 0/1 bytes; FP16/BF16 as raw bits; BYTES as strings. */
+export interface OutputDataMap {
+  BOOL: Uint8Array;
+  UINT8: Uint8Array;
+  UINT16: Uint16Array;
+  UINT32: Uint32Array;
+  UINT64: BigUint64Array;
+  INT8: Int8Array;
+  INT16: Int16Array;
+  INT32: Int32Array;
+  INT64: BigInt64Array;
+  FP16: Uint16Array;
+  BF16: Uint16Array;
+  FP32: Float32Array;
+  FP64: Float64Array;
+  BYTES: string[];
+}
+
+/** A result tensor. */
+export interface Tensor<D extends DataType = DataType> {
+  datatype: D;
+  shape: number[];
+  data: OutputDataMap[D];
+}
+
+/** Typed arrays an input may be given as. */
+export type TypedArrayInput =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array;
+
+/**
+ * One input: a typed array (1-D unless a shape is given), or data with a shape. `datatype` is
+ * inferred from the array (Float32Array → FP32, BigInt64Array → INT64, string[] → BYTES, boolean[]
+ * → BOOL, number[] → FP32) unless given; FP16 and BF16 take raw bits (Uint16Array) or numbers.
+ */
+export type TensorInput =
+  | TypedArrayInput
+  | {
+      data: TypedArrayInput | readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[] | readonly Uint8Array[];
+      shape?: readonly number[];
+      datatype?: DataType;
+    };
+
+/** A request's inputs by name. */
+export type TensorInputs = Record<string, TensorInput>;
+
+const arrayDataType = new Map<unknown, DataType>([
+  [Float32Array, 'FP32'],
+  [Float64Array, 'FP64'],
+  [Int8Array, 'INT8'],
+  [Int16Array, 'INT16'],
+  [Int32Array, 'INT32'],
+  [BigInt64Array, 'INT64'],
+  [Uint8Array, 'UINT8'],
+  [Uint16Array, 'UINT16'],
+  [Uint32Array, 'UINT32'],
+  [BigUint64Array, 'UINT64'],
+]);
+
+const storage: Record<Exclude<DataType, 'BYTES'>, new (values: ArrayLike<number> & ArrayLike<bigint>) => NumericTensorData> = {
+  BOOL: Uint8Array as never,
+  UINT8: Uint8Array as never,
+  UINT16: Uint16Array as never,
+  UINT32: Uint32Array as never,
+  UINT64: BigUint64Array as never,
+  INT8: Int8Array as never,
+  INT16: Int16Array as never,
+  INT32: Int32Array as never,
+  INT64: BigInt64Array as never,
+  FP16: Uint16Array as never,
+  BF16: Uint16Array as never,
+  FP32: Float32Array as never,
+  FP64: Float64Array as never,
+};
+
+const invalid = (message: string): ModelServeError => new ModelServeError(status.INVALID_ARGUMENT, message);
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+function isTypedArray(value: unknown): value is TypedArrayInput {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+/** One caller input as a decoded tensor the codec can encode. */
+export function toDecodedTensor(name: string, input: TensorInput): DecodedTensor {
+  const { data, shape: givenShape, datatype: givenType } = isTypedArray(input) ? { data: input, shape: undefined, datatype: undefined } : input;
+  const length = data.length;
+  const shape = givenShape === undefined ? [length] : [...givenShape];
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== length) throw invalid(`input '${name}': ${length} values for shape [${shape.join(',')}], expected ${count}`);
+  const first = (data as ArrayLike<unknown>)[0];
+  const datatype: DataType =
+    givenType ??
+    arrayDataType.get(data.constructor) ??
+    (typeof first === 'string' || first instanceof Uint8Array ? 'BYTES' : typeof first === 'boolean' ? 'BOOL' : typeof first === 'bigint' ? 'INT64' : 'FP32');
+  if (datatype === 'BYTES') {
+    const elements = Array.from(data as ArrayLike<string | Uint8Array>, (e) => (typeof e === 'string' ? utf8.encode(e) : e));
+    return { name, datatype, shape, data: elements };
+  }
+  const Storage = storage[datatype];
+  if (isTypedArray(data) && data.constructor === Storage) return { name, datatype, shape, data: data as NumericTensorData } as DecodedTensor;
+  try {
+    let values: ArrayLike<number> | ArrayLike<bigint> = data as ArrayLike<number>;
+    if (datatype === 'BOOL') values = Array.from(data as ArrayLike<unknown>, (v) => (v ? 1 : 0));
+    else if (datatype === 'FP16' && !(data instanceof Uint16Array)) values = Array.from(data as ArrayLike<number>, numberToFloat16Bits);
+    else if (datatype === 'BF16' && !(data instanceof Uint16Array)) values = Array.from(data as ArrayLike<number>, numberToBfloat16Bits);
+    else if (datatype === 'INT64' || datatype === 'UINT64') values = Array.from(data as ArrayLike<number | bigint>, (v) => BigInt(v));
+    return { name, datatype, shape, data: new Storage(values as ArrayLike<number> & ArrayLike<bigint>) } as DecodedTensor;
+  } catch (error) {
+    throw invalid(`input '${name}': values do not fit ${datatype}: ${(error as Error).message}`);
+  }
+}
+
+/** A decoded result tensor as the SDK returns it. */
+export function fromDecodedTensor(tensor: DecodedTensor): Tensor {
+  if (tensor.datatype === 'BYTES') {
+    return { datatype: 'BYTES', shape: tensor.shape, data: (tensor.data as Uint8Array[]).map((b) => utf8Decoder.decode(b)) };
+  }
+  return { datatype: tensor.datatype, shape: tensor.shape, data: tensor.data } as Tensor;
+}
+
+/** FP16 bits (as in an FP16 result) to numbers. */
+export function fp16ToNumbers(bits: Uint16Array): Float32Array {
+  return Float32Array.from(bits, float16BitsToNumber);
+}
+
+/** Numbers to FP16 bits, for an FP16 input given as bits. */
+export function numbersToFp16(values: ArrayLike<number>): Uint16Array {
+  return Uint16Array.from(Array.from(values), numberToFloat16Bits);
+}

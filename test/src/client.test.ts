@@ -1,0 +1,284 @@
+/**
+ * @modelserve/client against real server processes on loopback ports: balancing, health, outlier
+ * ejection and retries, discovery, streams, and the in-process twin.
+ */
+import { rm } from 'node:fs/promises';
+import { bundledRepository } from '@modelserve/cli';
+import { createClient, pollingResolver, status, type ModelServeClient, type PolicyName, type ResolvedEndpoint, type StreamRequest } from '@modelserve/client';
+import { createLocalPredictor } from '@modelserve/client/local';
+import { demoTinyMlp } from '@modelserve/model-zoo';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servedDuring, startReplica, tinyRepository, type Replica } from './support/replicas.js';
+import { startTestServer } from './support/server.js';
+import { sampleValues } from './support/tensors.js';
+
+let repository: string;
+let a: Replica, b: Replica, c: Replica, slow: Replica;
+const extra: Replica[] = [];
+const clients: ModelServeClient[] = [];
+
+beforeAll(async () => {
+  repository = await tinyRepository();
+  [a, b, c, slow] = await Promise.all([startReplica(repository), startReplica(repository), startReplica(repository), startReplica(repository, 40)]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+  await Promise.all([a, b, c, slow, ...extra].filter((r) => r !== undefined).map((r) => r.stop()));
+  await rm(repository, { recursive: true, force: true });
+});
+
+function client(options: Parameters<typeof createClient>[0]): ModelServeClient {
+  const created = createClient(options);
+  clients.push(created);
+  return created;
+}
+
+const input = (seed: number) => ({ input: { data: sampleValues(4, seed), shape: [1, 4] } });
+
+/** `count` predictions, `concurrency` at a time; returns the failures. */
+async function load(target: ModelServeClient, count: number, concurrency: number): Promise<Error[]> {
+  const failures: Error[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        await target.predict('tiny_mlp', input(i)).catch((error: Error) => failures.push(error));
+      }
+    }),
+  );
+  return failures;
+}
+
+/** Waits until `check` holds, polling every 50 ms, or fails after `ms`. */
+async function eventually(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until the client sees every endpoint SERVING. */
+async function allServing(target: ModelServeClient, n: number): Promise<void> {
+  await eventually(() => target.stats().endpoints.filter((e) => e.health === 'SERVING').length === n, 5000, `${n} endpoints SERVING`);
+}
+
+describe('predict', () => {
+  it('answers as the reference evaluator does, with typed outputs and the endpoint that answered', async () => {
+    const remote = client({ endpoints: a.address });
+    const x = sampleValues(8, 3);
+    const result = await remote.predict('tiny_mlp', { input: { data: x, shape: [2, 4] } }, { id: 'r1' });
+    expect(result).toMatchObject({ model: 'tiny_mlp', version: '1', id: 'r1', endpoint: a.address });
+    const y = result.outputs['output']!;
+    expect(y.datatype).toBe('FP32');
+    expect(y.shape).toEqual([2, 3]);
+    const expected = demoTinyMlp().forward(x, 2);
+    (y.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+  });
+
+  it('reports errors as ModelServeError with the code, details and endpoint', async () => {
+    const remote = client({ endpoints: a.address });
+    const error = await remote.predict('tiny_mlp', { input: { data: [1, 2, 3], shape: [1, 3] } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ModelServeError', code: status.INVALID_ARGUMENT, codeName: 'INVALID_ARGUMENT', endpoint: a.address });
+    expect((error as Error).message).toContain("input 'input'");
+  });
+
+  it('honours an AbortSignal and a deadline', async () => {
+    const remote = client({ endpoints: slow.address });
+    const controller = new AbortController();
+    const aborted = remote.predict('tiny_mlp', input(1), { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(), 5);
+    expect(await aborted).toMatchObject({ code: status.CANCELLED });
+    expect(await remote.predict('tiny_mlp', input(1), { timeoutMs: 10 }).catch((e: unknown) => e)).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+  });
+
+  it('lists models and metadata', async () => {
+    const remote = client({ endpoints: [a.address, b.address] });
+    expect(await remote.models()).toEqual([{ name: 'tiny_mlp', defaultVersion: '1', versions: [{ version: '1', state: 'READY', reason: '' }] }]);
+    expect(await remote.metadata('tiny_mlp')).toMatchObject({ name: 'tiny_mlp', version: '1', maxBatchSize: 8, inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }] });
+  });
+});
+
+describe('balancing', () => {
+  it('round_robin splits evenly (±10%)', async () => {
+    const rr = client({ endpoints: [a.address, b.address, c.address], policy: 'round_robin' });
+    await allServing(rr, 3);
+    const served = await servedDuring([a, b, c], async () => expect(await load(rr, 600, 8)).toEqual([]));
+    for (const n of served) expect(Math.abs(n - 200)).toBeLessThanOrEqual(20);
+  });
+
+  it('weighted_round_robin with weights 3:1:1 gives 60/20/20 (±5%)', async () => {
+    const wrr = client({ endpoints: [{ address: a.address, weight: 3 }, { address: b.address, weight: 1 }, { address: c.address, weight: 1 }], policy: 'weighted_round_robin' });
+    await allServing(wrr, 3);
+    const served = await servedDuring([a, b, c], async () => expect(await load(wrr, 500, 8)).toEqual([]));
+    const total = served.reduce((x, y) => x + y, 0);
+    expect(total).toBe(500);
+    served.forEach((n, i) => expect(Math.abs(n / total - [0.6, 0.2, 0.2][i]!)).toBeLessThanOrEqual(0.05));
+  });
+
+  for (const policy of ['least_request', 'peak_ewma'] as PolicyName[]) {
+    it(`${policy} sends a slow replica under 15% of calls (round_robin: about a third)`, async () => {
+      const balanced = client({ endpoints: [a.address, b.address, slow.address], policy });
+      await allServing(balanced, 3);
+      const served = await servedDuring([a, b, slow], async () => expect(await load(balanced, 400, 16)).toEqual([]));
+      expect(served[2]! / 400).toBeLessThan(0.15);
+    });
+  }
+
+  it('round_robin, for comparison, sends the slow replica about a third', async () => {
+    const rr = client({ endpoints: [a.address, b.address, slow.address], policy: 'round_robin' });
+    await allServing(rr, 3);
+    const served = await servedDuring([a, b, slow], async () => expect(await load(rr, 150, 16)).toEqual([]));
+    expect(Math.abs(served[2]! / 150 - 1 / 3)).toBeLessThan(0.05);
+  });
+
+  it('random spreads calls over every replica', async () => {
+    const random = client({ endpoints: [a.address, b.address, c.address], policy: 'random' });
+    await allServing(random, 3);
+    const served = await servedDuring([a, b, c], async () => expect(await load(random, 300, 8)).toEqual([]));
+    for (const n of served) expect(n).toBeGreaterThan(50);
+  });
+});
+
+describe('health', () => {
+  it('sends no new calls to a NOT_SERVING replica within 1 s, and calls again once it serves', async () => {
+    const rr = client({ endpoints: [a.address, b.address, c.address], policy: 'round_robin' });
+    await allServing(rr, 3);
+    await b.setServing(false);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const served = await servedDuring([a, b, c], async () => expect(await load(rr, 200, 8)).toEqual([]));
+      expect(served).toEqual([100, 0, 100]);
+    } finally {
+      await b.setServing(true);
+    }
+    await allServing(rr, 3);
+    const served = await servedDuring([a, b, c], async () => expect(await load(rr, 150, 8)).toEqual([]));
+    expect(served[1]).toBeGreaterThan(30);
+  });
+});
+
+describe('failure', () => {
+  it('loses no call when a replica is killed with SIGKILL under 32 calls in flight for 10 s, retrying within the budget', async () => {
+    const victim = await startReplica(repository);
+    extra.push(victim);
+    const target = client({ endpoints: [a.address, b.address, victim.address], policy: 'least_request' });
+    await allServing(target, 3);
+    const failures: Error[] = [];
+    let answered = 0;
+    const until = Date.now() + 10_000;
+    setTimeout(() => victim.process.kill('SIGKILL'), 3000);
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, worker) => {
+        for (let i = 0; Date.now() < until; i++) {
+          await target.predict('tiny_mlp', input(worker * 100_000 + i)).then(
+            () => answered++,
+            (error: Error) => failures.push(error),
+          );
+        }
+      }),
+    );
+    expect(failures.map((f) => f.message)).toEqual([]);
+    expect(answered).toBeGreaterThan(1000);
+    const stats = target.stats();
+    // Calls in flight on the killed replica were retried elsewhere; gRPC's budget (100 tokens,
+    // retries while more than 50 remain) allows at most 50 + 0.1 per success.
+    expect(stats.retries).toBeGreaterThan(0);
+    expect(stats.retries).toBeLessThanOrEqual(50 + 0.1 * answered);
+    expect(stats.retriesRefused).toBe(0);
+    expect(stats.endpoints.find((e) => e.address === victim.address)!.health).toBe('UNREACHABLE');
+  }, 30_000);
+
+  it('ejects a replica whose calls keep failing, and takes it back after the ejection time', async () => {
+    // A replica that answers UNAVAILABLE: its model is unloaded.
+    const broken = await startReplica(repository);
+    extra.push(broken);
+    await new Promise<void>((resolve, reject) => broken.admin.UnloadModel({ name: 'tiny_mlp' }, (e) => (e ? reject(e) : resolve())));
+    const target = client({
+      endpoints: [a.address, broken.address],
+      policy: 'round_robin',
+      retry: false,
+      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 500 },
+    });
+    await allServing(target, 2);
+    const failures = await load(target, 40, 1);
+    // Three failures in a row eject it; after that every call goes to the healthy replica.
+    expect(failures).toHaveLength(3);
+    expect(target.stats().endpoints.find((e) => e.address === broken.address)!.ejected).toBe(true);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(target.stats().endpoints.find((e) => e.address === broken.address)!.ejected).toBe(false);
+  });
+});
+
+describe('discovery', () => {
+  it('sees a replica added to the resolver within the re-resolution period, and sends none to one removed', async () => {
+    let list: ResolvedEndpoint[] = [{ address: a.address }, { address: b.address }];
+    const target = client({ endpoints: pollingResolver(async () => list, 200), policy: 'round_robin' });
+    await allServing(target, 2);
+    list = [...list, { address: c.address }];
+    await eventually(() => target.stats().endpoints.some((e) => e.address === c.address && e.health === 'SERVING'), 2000, 'c added');
+    let served = await servedDuring([a, b, c], async () => expect(await load(target, 90, 6)).toEqual([]));
+    expect(served[2]).toBeGreaterThan(20);
+    list = list.filter((e) => e.address !== c.address);
+    await eventually(() => !target.addresses.includes(c.address), 2000, 'c removed');
+    served = await servedDuring([a, b, c], async () => expect(await load(target, 90, 6)).toEqual([]));
+    expect(served[2]).toBe(0);
+  });
+
+  it('resolves dns:///localhost:port to the replica (and re-resolves on a timer)', async () => {
+    const port = a.address.split(':').pop()!;
+    const target = client({ endpoints: `dns:///localhost:${port}`, resolveIntervalMs: 200 });
+    const result = await target.predict('tiny_mlp', input(1));
+    expect(result.endpoint).toBe(`127.0.0.1:${port}`);
+  });
+});
+
+describe('predictStream', () => {
+  it('answers every request once, a bad one in-band, honouring maxInflight', async () => {
+    const remote = client({ endpoints: [a.address, b.address] });
+    async function* requests(): AsyncGenerator<StreamRequest> {
+      for (let i = 0; i < 300; i++) {
+        yield i === 150 ? { id: 'bad', inputs: { input: { data: [1, 2, 3], shape: [1, 3] } } } : { inputs: input(i) };
+      }
+    }
+    const ids: string[] = [];
+    let bad: unknown;
+    for await (const result of remote.predictStream('tiny_mlp', requests(), { maxInflight: 16 })) {
+      ids.push(result.id);
+      if (!result.ok) bad = result.error;
+      else expect(result.outputs['output']!.shape).toEqual([1, 3]);
+    }
+    expect(ids.length).toBe(300);
+    expect(new Set(ids).size).toBe(300);
+    expect(bad).toMatchObject({ code: status.INVALID_ARGUMENT });
+  });
+});
+
+describe('the in-process twin', () => {
+  it('gives the same outputs as the remote client for the demo models', async () => {
+    const server = await startTestServer({ modelRepository: bundledRepository });
+    const local = await createLocalPredictor({ modelRepository: bundledRepository });
+    const remote = client({ endpoints: server.server.address });
+    try {
+      expect(await local.models()).toEqual(await remote.models());
+      const cases = [
+        { model: 'mnist_mlp', inputs: { input: { data: sampleValues(2 * 784, 5), shape: [2, 784] } } },
+        { model: 'mnist_cnn', inputs: { input: { data: sampleValues(784, 6), shape: [1, 1, 28, 28] } } },
+        { model: 'tiny_mlp', inputs: { input: { data: [5.1, 3.5, 1.4, 0.2], shape: [1, 4] } } },
+      ];
+      for (const { model, inputs } of cases) {
+        const [l, r] = await Promise.all([local.predict(model, inputs, { id: 'x' }), remote.predict(model, inputs, { id: 'x' })]);
+        expect({ ...l, endpoint: '' }).toEqual({ ...r, endpoint: '' });
+        expect(await local.metadata(model)).toEqual(await remote.metadata(model));
+      }
+      const localStream: string[] = [];
+      for await (const result of local.predictStream('tiny_mlp', [{ inputs: input(1) }, { id: 'bad', inputs: { nope: { data: [1], shape: [1] } } }])) localStream.push(`${result.id}:${result.ok}`);
+      expect(localStream.sort()).toEqual(['0:true', 'bad:false']);
+    } finally {
+      await local.close();
+      await server.close();
+    }
+  }, 60_000);
+});
