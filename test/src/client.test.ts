@@ -2,7 +2,11 @@
  * @modelserve/client against real server processes on loopback ports: balancing, health, outlier
  * ejection and retries, discovery, streams, and the in-process twin.
  */
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { bundledRepository } from '@modelserve/cli';
 import { createClient, pollingResolver, status, type ModelServeClient, type PolicyName, type ResolvedEndpoint, type StreamRequest } from '@modelserve/client';
 import { createLocalPredictor } from '@modelserve/client/local';
@@ -92,6 +96,13 @@ describe('predict', () => {
     setTimeout(() => controller.abort(), 5);
     expect(await aborted).toMatchObject({ code: status.CANCELLED });
     expect(await remote.predict('tiny_mlp', input(1), { timeoutMs: 10 }).catch((e: unknown) => e)).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+  });
+
+  it('hedges: a second attempt on another replica answers when the first is slow', async () => {
+    const hedged = client({ endpoints: [slow.address, a.address], policy: 'round_robin', hedging: { delayMs: 5 } });
+    await allServing(hedged, 2);
+    // Every other first attempt goes to the slow replica (40 ms); its hedge to the fast one wins.
+    for (let i = 0; i < 6; i++) expect((await hedged.predict('tiny_mlp', input(i))).endpoint).toBe(a.address);
   });
 
   it('lists models and metadata', async () => {
@@ -254,6 +265,23 @@ describe('predictStream', () => {
     expect(new Set(ids).size).toBe(300);
     expect(bad).toMatchObject({ code: status.INVALID_ARGUMENT });
   });
+});
+
+describe('the README examples', () => {
+  // packages/client/examples/policies.mjs, as the README runs it, once per policy.
+  const example = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/client')), '..', 'examples', 'policies.mjs');
+  for (const policy of ['round_robin', 'weighted_round_robin', 'least_request', 'peak_ewma', 'random']) {
+    it(`runs ${policy} across three replicas`, async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, [example, policy, a.address, b.address, c.address]);
+      const calls = [...stdout.matchAll(/127\.0\.0\.1:\d+ (\d+)/g)].map((m) => Number(m[1]));
+      expect(stdout.startsWith(`${policy}: `)).toBe(true);
+      expect(calls).toHaveLength(3);
+      expect(calls.reduce((x, y) => x + y, 0)).toBe(300);
+      // The first calls may go out before every replica has answered its health watch: near, not exact.
+      if (policy === 'round_robin') for (const n of calls) expect(Math.abs(n - 100)).toBeLessThanOrEqual(10);
+      if (policy === 'weighted_round_robin') calls.forEach((n, i) => expect(Math.abs(n - [180, 60, 60][i]!)).toBeLessThanOrEqual(15));
+    });
+  }
 });
 
 describe('the in-process twin', () => {

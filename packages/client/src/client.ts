@@ -74,6 +74,12 @@ export interface ClientOptions {
   hedging?: HedgingOptions;
   /** Deadline of a call (every attempt included) when the call sets none, ms. Default 30000. */
   timeoutMs?: number;
+  /**
+   * When no endpoint can take calls: false (default, as gRPC's fail-fast) answers UNAVAILABLE at once
+   * if every endpoint is known to be down (unreachable, NOT_SERVING or ejected), and waits only while
+   * some are still connecting; true waits for one until the deadline.
+   */
+  waitForReady?: boolean;
 }
 
 /** What the client has seen, per endpoint and overall. */
@@ -251,7 +257,10 @@ export class ModelServeClient implements Predictor {
       const candidates = fresh.length > 0 ? fresh : eligible;
       if (candidates.length > 0) return this.picker.pick(candidates) as Endpoint;
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new ModelServeError(status.UNAVAILABLE, `no endpoint can take calls: ${this.describeEndpoints()}`);
+      const connecting = [...this.endpoints.values()].some((e) => e.health === 'UNKNOWN');
+      if (remaining <= 0 || (!connecting && this.options.waitForReady !== true && this.endpoints.size > 0)) {
+        throw new ModelServeError(status.UNAVAILABLE, `no endpoint can take calls: ${this.describeEndpoints()}`);
+      }
       await this.waitForChange(Math.min(remaining, 1000), signal);
     }
   }
