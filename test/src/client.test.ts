@@ -267,6 +267,52 @@ describe('predictStream', () => {
   });
 });
 
+describe('predictStream backpressure', () => {
+  it('reads the caller’s requests only as fast as the caller reads results', async () => {
+    const remote = client({ endpoints: [a.address] });
+    let pulled = 0;
+    let consumed = 0;
+    let ahead = 0;
+    function* requests(): Generator<StreamRequest> {
+      for (let i = 0; i < 200; i++) {
+        pulled++;
+        ahead = Math.max(ahead, pulled - consumed);
+        yield { inputs: input(i) };
+      }
+    }
+    for await (const result of remote.predictStream('tiny_mlp', requests(), { maxInflight: 8 })) {
+      expect(result.ok).toBe(true);
+      consumed++;
+      if (consumed % 10 === 0) await new Promise((r) => setTimeout(r, 20)); // a slow reader
+    }
+    expect(consumed).toBe(200);
+    // At most maxInflight unanswered plus maxInflight answered and waiting for the reader.
+    expect(ahead).toBeLessThanOrEqual(2 * 8 + 1);
+  });
+});
+
+describe('predictStream when its replica dies', () => {
+  it('re-opens on another replica and re-sends what was unanswered: every request answered once, none failed', async () => {
+    const victim = await startReplica(repository);
+    extra.push(victim);
+    const target = client({ endpoints: [victim.address, a.address], policy: 'round_robin' });
+    await allServing(target, 2);
+    const requests = Array.from({ length: 1000 }, (_, i): StreamRequest => ({ id: String(i), inputs: input(i) }));
+    const seen = new Map<string, string>();
+    for await (const result of target.predictStream('tiny_mlp', requests, { maxInflight: 32 })) {
+      seen.set(result.id, result.ok ? result.endpoint : `error ${result.error.message}`);
+      if (seen.size === 200) victim.process.kill('SIGKILL');
+    }
+    expect(seen.size).toBe(1000);
+    const endpoints = [...seen.values()];
+    expect(endpoints.filter((e) => e.startsWith('error'))).toEqual([]);
+    // The stream started on the victim and finished on the survivor.
+    expect(endpoints[0]).toBe(victim.address);
+    expect(endpoints.at(-1)).toBe(a.address);
+    expect(target.stats().retries).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('the README examples', () => {
   // packages/client/examples/policies.mjs, as the README runs it, once per policy.
   const example = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/client')), '..', 'examples', 'policies.mjs');
