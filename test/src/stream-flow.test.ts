@@ -15,10 +15,11 @@ import path from 'node:path';
 // runs wait on a gate shows exactly which requests the server accepted and started.
 async function gatedServer(maxInflightPerStream: number) {
   const root = await mkdtemp(path.join(tmpdir(), 'stream-flow-'));
-  await put(root, 'slow/config.yaml', 'instances:\n  count: 64\n');
+  await put(root, 'slow/config.yaml', 'instances:\n  count: 64\nwarmup: false\n');
   await put(root, 'slow/1/model.onnx', '');
-  await put(root, 'single/config.yaml', 'instances:\n  count: 1\n');
+  await put(root, 'single/config.yaml', 'instances:\n  count: 1\nwarmup: false\n');
   await put(root, 'single/1/model.onnx', '');
+  await put(root, 'big/config.yaml', 'warmup: false\n');
   await put(root, 'big/1/model.onnx', '');
   const held = gate();
   const signature = { inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1] }], outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [-1] }] };

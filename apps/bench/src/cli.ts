@@ -11,6 +11,8 @@ import { writeReportFiles } from './report-files.js';
 import { reportLines } from './report-table.js';
 import { rssCheckpoints, runRss } from './rss.js';
 import { countSteps, runBench } from './run.js';
+import { sdkTargets } from './sdk-compare.js';
+import { countSdkSteps, runSdk } from './sdk.js';
 import { evaluateTargets, rssTarget, targetLines } from './targets.js';
 import type { BenchResults, ConfigKey, Method, ModelKey } from './types.js';
 
@@ -63,6 +65,9 @@ const program = new Command('modelserve-bench')
   .option('--rss-requests <n>', 'RSS mode: requests in total (default 1000000)', integer(1))
   .option('--rss-checkpoint <n>', 'RSS mode: requests between RSS readings (default 100000)', integer(1))
   .option('--rss-concurrency <n>', 'RSS mode: requests in flight (default 64)', integer(1))
+  .option('--sdk', 'SDK mode instead: @modelserve/client (every policy) against a bare grpc-js client (round_robin) on 3 echo servers, same load; passes when the SDK keeps ≥ 95% of the throughput')
+  .option('--sdk-concurrency <n>', 'SDK mode: requests in flight (default 32)', integer(1))
+  .option('--sdk-rounds <n>', 'SDK mode: rounds, each runs every policy and a grpc-js run paired with it for --duration each; medians are reported (default 3)', integer(1))
   .addOption(new Option('--no-files', 'do not write the JSON and SVG files'))
   .showHelpAfterError();
 
@@ -85,7 +90,8 @@ function options(): BenchOptions & { files: boolean } {
     (explicit as Record<string, unknown>)[renamed[name] ?? name] = value;
   }
   const quick = flags['quick'] === true;
-  if (flags['rss'] !== true) {
+  if (flags['rss'] === true && flags['sdk'] === true) program.error('error: --rss and --sdk are separate modes; choose one');
+  if (flags['rss'] !== true && flags['sdk'] !== true) {
     try {
       chooseDriver({ driver: explicit.driver ?? 'auto', rates: explicit.rates ?? [] });
     } catch (error) {
@@ -129,6 +135,14 @@ async function main(): Promise<void> {
     } finally {
       progress.close();
     }
+  } else if (opts.sdk) {
+    const progress = new Progress(countSdkSteps(opts));
+    try {
+      const sdk = await runSdk(opts, progress);
+      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], sdk };
+    } finally {
+      progress.close();
+    }
   } else {
     const progress = new Progress(countSteps(opts));
     try {
@@ -138,8 +152,9 @@ async function main(): Promise<void> {
     }
   }
   results.durationSeconds = (Date.now() - started) / 1000;
-  const targets = opts.rss ? [rssTarget(results)] : evaluateTargets(results);
-  const lines = [...reportLines(results), ...targetLines(targets), ''];
+  const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : evaluateTargets(results);
+  const title = results.sdk !== undefined ? 'Targets (SDK balancing: under 5% of throughput)' : undefined;
+  const lines = [...reportLines(results), ...targetLines(targets, title), ''];
   lines.push(`Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (opts.files) {
     for (const file of await writeReportFiles(results, targets, opts.outDir)) lines.push(`Wrote ${file}`);

@@ -47,6 +47,10 @@ export interface BenchOptions {
   rssRequests: number;
   rssCheckpoint: number;
   rssConcurrency: number;
+  /** SDK mode: @modelserve/client against a bare grpc-js client; requests in flight, rounds. */
+  sdk: boolean;
+  sdkConcurrency: number;
+  sdkRounds: number;
   quick: boolean;
 }
 
@@ -81,6 +85,9 @@ export function defaultOptions(): BenchOptions {
     rssRequests: 1_000_000,
     rssCheckpoint: 100_000,
     rssConcurrency: 64,
+    sdk: false,
+    sdkConcurrency: 32,
+    sdkRounds: 3,
     quick: false,
   };
 }

@@ -4,6 +4,7 @@ import { benchModels } from './payloads.js';
 import { driverLine } from './driver.js';
 import { configLabels, configShort, loadLabel } from './plan.js';
 import { ratioTable } from './ratios.js';
+import { sdkTable } from './sdk-compare.js';
 import type { BenchResults, ComputeResult, ModelKey, PointResult } from './types.js';
 
 function computeTable(compute: readonly ComputeResult[]): string[] {
@@ -97,6 +98,7 @@ export function reportLines(results: BenchResults): string[] {
     const rows = results.rss.checkpoints.map((c) => [c.requests.toLocaleString('en-US'), formatBytes(c.rssBytes)]);
     sections.push(['Server RSS (modelserve, MLP unary, GetServerStats)', ...alignColumns([['requests', 'rss'], ...rows])]);
   }
+  if (results.sdk !== undefined) sections.push(sdkTable(results.sdk));
   if (results.problems.length > 0) {
     sections.push(['Problems during the run:', ...results.problems.map((p) => `  ${configLabels[p.config]}${p.model === undefined ? '' : ` (${p.model})`}: ${p.message}`)]);
   }

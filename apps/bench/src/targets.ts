@@ -123,7 +123,7 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
 }
 
 /** The Targets block as lines. */
-export function targetLines(targets: readonly TargetResult[]): string[] {
+export function targetLines(targets: readonly TargetResult[], title = 'Targets (issue 3)'): string[] {
   const width = Math.max(...targets.map((t) => t.target.length));
-  return ['Targets (issue 3)', ...targets.map((t) => `  ${t.verdict.padEnd(12)} ${t.target.padEnd(width)}  ${t.measured}`)];
+  return [title, ...targets.map((t) => `  ${t.verdict.padEnd(12)} ${t.target.padEnd(width)}  ${t.measured}`)];
 }

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { infer } from './commands/infer.js';
 import { models } from './commands/models.js';
+import { reload, rollback, route } from './commands/route.js';
 import { serve } from './commands/serve.js';
 
 function integer(min: number, max: number) {
@@ -25,7 +26,31 @@ program
   .option('--max-message-bytes <n>', 'largest gRPC message received or sent', integer(1024, 2 ** 31 - 1), 64 * 1024 * 1024)
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
   .option('--inference-delay-ms <ms>', 'add this delay before every inference answer (tests and demos of a slow replica)', integer(0, 60_000), 0)
+  .option('--repository-poll-interval <seconds>', 're-read the model repository this often (0: only on SIGHUP or `modelserve reload`)', integer(0, 86_400), 0)
   .action(serve);
+
+program
+  .command('route')
+  .description("show or change a model's routing of requests that name no version (one atomic step; `rollback` undoes it)")
+  .argument('<model>', 'model name')
+  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+  .option('--split <weights>', 'weighted split, e.g. 1=90,2=10 (none to clear)')
+  .option('--default <version>', 'default version (none: the highest ready version); a blue-green switch')
+  .option('--shadow <version>', 'version that gets a copy of every request, answers compared, never returned (none to clear)')
+  .action(route);
+
+program
+  .command('rollback')
+  .description("restore a model's routing from before its last change")
+  .argument('<model>', 'model name')
+  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+  .action(rollback);
+
+program
+  .command('reload')
+  .description('re-read the model repository: new versions load and warm up, removed ones drain, changed files are replaced')
+  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+  .action(reload);
 
 program
   .command('models')

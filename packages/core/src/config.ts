@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ModelServeError } from './errors.js';
+import type { Routing } from './router.js';
 
 const positiveInt = z.number().int().min(1);
 
@@ -22,6 +23,16 @@ export const modelConfigSchema = z
     version_policy: versionPolicySchema.default({ latest: 1 }),
     /** The version used when a request names none; the highest ready version when unset. */
     default_version: positiveInt.optional(),
+    /** Traffic between versions for requests that name none (changeable at run time through the admin API). */
+    routing: z
+      .object({
+        /** Weighted split, version → weight, e.g. {1: 90, 2: 10}. */
+        split: z.record(z.string().regex(/^[1-9][0-9]*$/, 'a version number'), z.number().min(0)).default({}),
+        /** A version that gets a copy of every request; its answers are compared, never returned. */
+        shadow: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
     /** Gather queued requests into batches (Triton's dynamic_batching); absent: one request per run. */
     dynamic_batching: z
       .object({
@@ -40,6 +51,8 @@ export const modelConfigSchema = z
       })
       .strict()
       .optional(),
+    /** Run every instance once on zero inputs before the version takes requests. */
+    warmup: z.boolean().default(true),
     instances: z
       .object({
         /** Sessions (worker threads) per version; default: one per core. */
@@ -107,6 +120,15 @@ export async function readModelConfig(file: string, where: string): Promise<Mode
     throw new ModelServeError('InvalidArgument', `${where}: not valid YAML: ${(error as Error).message}`);
   }
   return parseModelConfig(value, where);
+}
+
+/** The routing config.yaml sets: its default version, split and shadow. */
+export function configRouting(config: ModelConfig): Routing {
+  return {
+    defaultVersion: config.default_version,
+    split: Object.entries(config.routing?.split ?? {}).map(([version, weight]) => ({ version: Number(version), weight })),
+    shadowVersion: config.routing?.shadow,
+  };
 }
 
 /** The version policy in its normal form. */

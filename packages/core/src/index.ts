@@ -23,7 +23,11 @@ export type { ModelMetadata, ModelSignature, ModelStatus, TensorSpec, VersionSta
 // Repository and configuration
 export { ModelRepository, checkModelName, parseVersion } from './repository.js';
 export type { ModelEntry } from './repository.js';
-export { modelConfigSchema, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
+export { configRouting, modelConfigSchema, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
+export { ModelRouter, checkRouting, stickyChoice, weightedChoice } from './router.js';
+export type { Routing } from './router.js';
+export { compareOutputs } from './compare-outputs.js';
+export type { OutputAgreement } from './compare-outputs.js';
 export type { ModelConfig, VersionPolicy } from './config.js';
 
 // Extension points: backends, schedulers, logging
@@ -33,6 +37,6 @@ export type { InferenceJob, Scheduler } from './scheduler.js';
 export { DynamicBatcher } from './scheduler-dynamic-batcher.js';
 export type { DynamicBatcherOptions } from './scheduler-dynamic-batcher.js';
 export { VersionStats } from './statistics.js';
-export type { Distribution, VersionStatistics } from './statistics.js';
+export type { Distribution, VersionComparison, VersionStatistics } from './statistics.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';

@@ -19,6 +19,8 @@ export interface InferenceRequest {
   priority?: number | undefined;
   /** Microseconds the request may wait in the queue; 0 or undefined for the model's default. */
   timeoutUs?: number | undefined;
+  /** Sticky routing: requests with the same key go to the same version of a split (e.g. a user id). */
+  routingKey?: string | undefined;
 }
 
 /** The answer to an `InferenceRequest`. */

@@ -117,7 +117,7 @@ describe('model registry', () => {
   });
 
   it('unloads after accepted requests finish, and refuses new ones meanwhile', async () => {
-    const root = await repository({ 'm/config.yaml': 'instances: {count: 1}\n', 'm/1/model.onnx': '' });
+    const root = await repository({ 'm/config.yaml': 'instances: {count: 1}\nwarmup: false\n', 'm/1/model.onnx': '' });
     const held = gate();
     const backend = new FakeBackend(() => ({
       signature,

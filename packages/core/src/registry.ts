@@ -1,12 +1,16 @@
 import type { Backend } from './backend.js';
 import { OnnxRuntimeBackend } from './backend-onnxruntime.js';
-import { defaultModelConfig, readModelConfig, selectVersions, versionPolicy, type ModelConfig } from './config.js';
+import { compareOutputs } from './compare-outputs.js';
+import { configRouting, defaultModelConfig, readModelConfig, selectVersions, versionPolicy, type ModelConfig } from './config.js';
 import { ModelServeError } from './errors.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ModelMetadata, ModelStatus } from './metadata.js';
 import { ModelVersion } from './model-version.js';
 import { checkModelName, ModelRepository, parseVersion } from './repository.js';
+import { checkRouting, ModelRouter, type Routing } from './router.js';
+import type { InferenceJob } from './scheduler.js';
+import type { NamedTensor } from './tensor.js';
 import type { VersionStatistics } from './statistics.js';
 import { validateRequest } from './validate.js';
 
@@ -26,6 +30,10 @@ interface ModelRecord {
   /** Set when config.yaml is invalid: every version is FAILED with it. */
   configError: string | undefined;
   versions: Map<number, ModelVersion>;
+  /** Routing of requests that name no version; config.yaml's routing until changed at run time. */
+  router: ModelRouter;
+  /** config.yaml's routing as last applied, so a reload resets the routing only when the file changed it. */
+  configRouting: string;
 }
 
 /**
@@ -116,11 +124,18 @@ export class ModelRegistry {
       throw error;
     });
     const onDisk = entry?.versions ?? [];
-    const record = this.models.get(name) ?? { name, config: defaultModelConfig, configError: undefined, versions: new Map() };
+    const record: ModelRecord = this.models.get(name) ?? { name, config: defaultModelConfig, configError: undefined, versions: new Map(), router: new ModelRouter(), configRouting: '' };
     this.models.set(name, record);
     try {
       if (entry !== undefined) record.config = await readModelConfig(entry.configFile, `${name}/config.yaml`);
       record.configError = undefined;
+      const routing = configRouting(record.config);
+      const routingKey = JSON.stringify(routing);
+      if (routingKey !== record.configRouting) {
+        checkRouting(name, routing, onDisk);
+        record.router.reset(routing);
+        record.configRouting = routingKey;
+      }
     } catch (error) {
       record.configError = (error as Error).message;
       this.logger.error({ model: name, reason: record.configError }, 'model config is invalid');
@@ -148,6 +163,17 @@ export class ModelRegistry {
     return this.status(name);
   }
 
+  /**
+   * Re-reads the repository: every model on disk (new ones included) and every known one (removed
+   * folders unload) is loaded again as its config says; files changed in place are replaced.
+   */
+  async reload(): Promise<ModelStatus[]> {
+    const onDisk = (await this.repository.scan()).map((entry) => entry.name);
+    const names = [...new Set([...onDisk, ...this.models.keys()])];
+    await Promise.all(names.map((name) => this.load(name).catch((error: unknown) => this.logger.error({ model: name, reason: (error as Error).message }, 'reload failed'))));
+    return this.list();
+  }
+
   /** Unloads a model (every version) or one version, after their accepted requests finish. */
   async unload(name: string, version?: string | number): Promise<ModelStatus> {
     const record = this.record(name);
@@ -155,23 +181,72 @@ export class ModelRegistry {
     return this.status(name);
   }
 
-  /** Validates a request against the model, queues it and resolves with its outputs. */
+  /**
+   * Validates a request against the model, queues it and resolves with its outputs. A request
+   * naming no version follows the model's routing; a shadow version gets a copy, whose outputs are
+   * compared with the answer's and never returned.
+   */
   async infer(request: InferenceRequest): Promise<InferenceResponse> {
     const record = this.record(request.model);
-    const slot = this.pick(record, request.version);
+    const slot = this.pick(record, request.version, request.routingKey);
     const { scheduler, signature } = slot.ready();
     const outputs = request.outputs ?? [];
     validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs);
     const timeoutUs = request.timeoutUs || record.config.dynamic_batching?.default_queue_timeout_us || 0;
     const deadline = Math.min(request.deadline ?? Infinity, timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : Infinity);
-    const result = await scheduler.enqueue({
+    const job = {
       inputs: request.inputs,
       outputs,
       deadline: Number.isFinite(deadline) ? deadline : undefined,
       signal: request.signal,
       priority: request.priority,
-    });
+    };
+    const answer = scheduler.enqueue(job);
+    const shadowVersion = request.version === undefined || request.version === '' ? record.router.shadowFor(slot.version, (v) => record.versions.get(v)?.state === 'READY') : undefined;
+    if (shadowVersion !== undefined) this.shadow(record, record.versions.get(shadowVersion)!, slot.version, job, answer);
+    const result = await answer;
     return { model: request.model, version: slot.version, id: request.id ?? '', outputs: result };
+  }
+
+  /** Runs a copy of a request on the shadow version and records how its outputs compare; never fails the request. */
+  private shadow(record: ModelRecord, shadow: ModelVersion, answering: number, job: InferenceJob, answer: Promise<NamedTensor[]>): void {
+    let copy: Promise<NamedTensor[]>;
+    try {
+      const { scheduler, signature } = shadow.ready();
+      validateRequest(shadow.label, signature, record.config.max_batch_size, job.inputs, job.outputs);
+      copy = scheduler.enqueue({ ...job, signal: undefined });
+    } catch {
+      return; // a request the shadow cannot take: nothing to compare
+    }
+    Promise.all([answer, copy]).then(
+      ([a, b]) => shadow.stats.compared(answering, compareOutputs(a, b)),
+      () => undefined,
+    );
+  }
+
+  /** A model's routing now in force, and how many earlier routings `rollbackRouting` can go back to. */
+  routing(name: string): { routing: Routing; depth: number } {
+    const record = this.record(name);
+    return { routing: record.router.routing, depth: record.router.depth };
+  }
+
+  /** Puts a routing in force at once (blue-green switch, split, shadow); the previous one is kept for rollback. */
+  setRouting(name: string, routing: Routing): Routing {
+    const record = this.record(name);
+    checkRouting(name, routing, [...record.versions.keys()]);
+    record.router.set(routing);
+    this.logger.info({ model: name, routing }, 'routing set');
+    this.changed(name);
+    return record.router.routing;
+  }
+
+  /** Restores the routing in force before the last change. */
+  rollbackRouting(name: string): Routing {
+    const record = this.record(name);
+    const routing = record.router.rollback(name);
+    this.logger.info({ model: name, routing }, 'routing rolled back');
+    this.changed(name);
+    return routing;
   }
 
   /** Counts and durations per version: every model, one model, or one version. */
@@ -213,20 +288,25 @@ export class ModelRegistry {
     return wanted === undefined ? [...record.versions.values()] : [this.slot(record, wanted)];
   }
 
-  private pick(record: ModelRecord, version: string | number | undefined): ModelVersion {
+  private pick(record: ModelRecord, version: string | number | undefined, routingKey?: string): ModelVersion {
     const wanted = parseVersion(record.name, version);
     if (wanted !== undefined) return this.slot(record, wanted);
-    const chosen = this.defaultVersion(record);
+    const routed = record.router.choose((v) => record.versions.get(v)?.state === 'READY', routingKey);
+    const chosen = routed === undefined ? this.highestReady(record) : record.versions.get(routed);
     if (chosen === undefined) {
       throw new ModelServeError('Unavailable', `model '${record.name}' has no ready version`);
     }
     return chosen;
   }
 
-  /** The configured default version, else the highest ready one. */
+  /** The routing's default version, else the highest ready one. */
   private defaultVersion(record: ModelRecord): ModelVersion | undefined {
-    const configured = record.config.default_version;
+    const configured = record.router.routing.defaultVersion;
     if (configured !== undefined) return record.versions.get(configured);
+    return this.highestReady(record);
+  }
+
+  private highestReady(record: ModelRecord): ModelVersion | undefined {
     let best: ModelVersion | undefined;
     for (const slot of record.versions.values()) {
       if (slot.state === 'READY' && (best === undefined || slot.version > best.version)) best = slot;

@@ -1,3 +1,4 @@
+import type { OutputAgreement } from './compare-outputs.js';
 import { build, type Histogram } from 'hdr-histogram-js';
 
 /** A distribution of durations in microseconds. */
@@ -41,6 +42,20 @@ export interface VersionStatistics {
   computeTotalUs: number;
   /** When the last run started, `Date.now()` milliseconds; 0 before the first. */
   lastInferenceMs: number;
+  /** For a shadow version: how its outputs compared with those of the versions that answered. */
+  comparisons: VersionComparison[];
+}
+
+/** A shadow version's outputs against another version's, over the requests both ran. */
+export interface VersionComparison {
+  /** The version that answered the requests. */
+  against: number;
+  /** Requests compared. */
+  requests: number;
+  /** Share of rows whose argmax agreed (classifier outputs); undefined when none were compared. */
+  argmaxAgreement: number | undefined;
+  /** Mean absolute difference over all elements compared; undefined when none were. */
+  meanAbsDiff: number | undefined;
 }
 
 function histogram(): Histogram {
@@ -75,6 +90,7 @@ export class VersionStats {
   private queueUs = 0;
   private computeUs = 0;
   private lastInference = 0;
+  private readonly comparisons = new Map<number, { requests: number } & OutputAgreement>();
   private readonly queue = histogram();
   private readonly compute = histogram();
 
@@ -110,6 +126,17 @@ export class VersionStats {
     this.lastInference = Date.now();
   }
 
+  /** This (shadow) version's outputs for one request, compared with version `against`'s. */
+  compared(against: number, agreement: OutputAgreement): void {
+    const c = this.comparisons.get(against) ?? { requests: 0, rows: 0, agreeingRows: 0, elements: 0, absDiffSum: 0 };
+    c.requests++;
+    c.rows += agreement.rows;
+    c.agreeingRows += agreement.agreeingRows;
+    c.elements += agreement.elements;
+    c.absDiffSum += agreement.absDiffSum;
+    this.comparisons.set(against, c);
+  }
+
   snapshot(name: string, version: number): VersionStatistics {
     return {
       name,
@@ -126,6 +153,14 @@ export class VersionStats {
       queueTotalUs: this.queueUs,
       computeTotalUs: this.computeUs,
       lastInferenceMs: this.lastInference,
+      comparisons: [...this.comparisons]
+        .sort((x, y) => x[0] - y[0])
+        .map(([against, c]) => ({
+          against,
+          requests: c.requests,
+          argmaxAgreement: c.rows === 0 ? undefined : c.agreeingRows / c.rows,
+          meanAbsDiff: c.elements === 0 ? undefined : c.absDiffSum / c.elements,
+        })),
     };
   }
 }

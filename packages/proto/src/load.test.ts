@@ -52,9 +52,13 @@ describe('loadGrpcObject', () => {
     expect(Object.keys(v1.ModelAdmin.service).sort()).toEqual([
       'GetModelMetadata',
       'GetModelStatistics',
+      'GetRouting',
       'GetServerStats',
       'ListModels',
       'LoadModel',
+      'ReloadRepository',
+      'RollbackRouting',
+      'SetRouting',
       'SetServingStatus',
       'UnloadModel',
     ]);

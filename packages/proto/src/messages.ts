@@ -47,6 +47,13 @@ export type {
   SetServingStatusResponse,
   SetServingStatusResponse__Output,
 } from './generated/modelserve/v1/SetServingStatusResponse.js';
+export type { VersionComparison, VersionComparison__Output } from './generated/modelserve/v1/VersionComparison.js';
+export type { VersionWeight, VersionWeight__Output } from './generated/modelserve/v1/VersionWeight.js';
+export type { Routing, Routing__Output } from './generated/modelserve/v1/Routing.js';
+export type { GetRoutingRequest, GetRoutingRequest__Output } from './generated/modelserve/v1/GetRoutingRequest.js';
+export type { SetRoutingRequest, SetRoutingRequest__Output } from './generated/modelserve/v1/SetRoutingRequest.js';
+export type { RoutingResponse, RoutingResponse__Output } from './generated/modelserve/v1/RoutingResponse.js';
+export type { ReloadRepositoryRequest, ReloadRepositoryRequest__Output } from './generated/modelserve/v1/ReloadRepositoryRequest.js';
 // Enums are values too: objects mapping each name to itself (enums travel as strings).
 export { OutputFormat } from './generated/modelserve/v1/OutputFormat.js';
 export type { OutputFormat__Output } from './generated/modelserve/v1/OutputFormat.js';

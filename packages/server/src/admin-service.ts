@@ -1,6 +1,9 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import type { Distribution, Logger, ModelMetadata, ModelRegistry, ModelStatus, TensorSpec, VersionStatistics } from '@modelserve/core';
+import { invalidArgument, parseVersion, type Distribution, type Logger, type ModelMetadata, type ModelRegistry, type ModelStatus, type Routing, type TensorSpec, type VersionStatistics } from '@modelserve/core';
 import type {
+  Routing as WireRouting,
+  Routing__Output as WireRouting__Output,
+  SetRoutingRequest__Output,
   ModelAdminHandlers,
   ModelMetadata as WireModelMetadata,
   ModelStatus as WireModelStatus,
@@ -51,6 +54,36 @@ export function toWireStatistics(s: VersionStatistics): WireVersionStatistics {
     batch_sizes: s.batchSizes.map((b) => ({ batch_size: b.batchSize, count: b.count })),
     queue_us: distribution(s.queueUs),
     compute_us: distribution(s.computeUs),
+    comparisons: s.comparisons.map((c) => ({
+      against: String(c.against),
+      requests: c.requests,
+      argmax_agreement: c.argmaxAgreement ?? -1,
+      mean_abs_diff: c.meanAbsDiff ?? -1,
+    })),
+  };
+}
+
+/** A core routing on the wire: versions as strings, "" for none. */
+export function toWireRouting(routing: Routing): WireRouting {
+  return {
+    default_version: routing.defaultVersion === undefined ? '' : String(routing.defaultVersion),
+    split: routing.split.map((s) => ({ version: String(s.version), weight: s.weight })),
+    shadow_version: routing.shadowVersion === undefined ? '' : String(routing.shadowVersion),
+  };
+}
+
+/** A wire routing as core's; `InvalidArgument` for a version that is not a number. */
+export function fromWireRouting(model: string, routing: WireRouting__Output | null): Routing {
+  const version = (v: string, what: string): number | undefined => {
+    if (v === '') return undefined;
+    const n = parseVersion(model, v);
+    if (n === undefined) throw invalidArgument(`model '${model}': ${what} is empty`);
+    return n;
+  };
+  return {
+    defaultVersion: version(routing?.default_version ?? '', 'default version'),
+    split: (routing?.split ?? []).map((s) => ({ version: version(s.version, 'a split version')!, weight: s.weight })),
+    shadowVersion: version(routing?.shadow_version ?? '', 'shadow version'),
   };
 }
 
@@ -86,6 +119,29 @@ export function adminService(registry: ModelRegistry, serverStats: ServerStatsRe
     },
     GetServerStats(call: Call<{ reset: boolean }>, callback) {
       answer(callback, logger, () => serverStats.read(call.request.reset));
+    },
+    GetRouting(call: Call<{ name: string }>, callback) {
+      answer(callback, logger, () => {
+        const { routing, depth } = registry.routing(call.request.name);
+        return { routing: toWireRouting(routing), history: depth };
+      });
+    },
+    SetRouting(call: Call<SetRoutingRequest__Output>, callback) {
+      answer(callback, logger, () => {
+        const { name } = call.request;
+        const routing = registry.setRouting(name, fromWireRouting(name, call.request.routing));
+        return { routing: toWireRouting(routing), history: registry.routing(name).depth };
+      });
+    },
+    RollbackRouting(call: Call<{ name: string }>, callback) {
+      answer(callback, logger, () => {
+        const { name } = call.request;
+        const routing = registry.rollbackRouting(name);
+        return { routing: toWireRouting(routing), history: registry.routing(name).depth };
+      });
+    },
+    ReloadRepository(_call: Call<unknown>, callback) {
+      answer(callback, logger, async () => ({ models: (await registry.reload()).map(toWireStatus) }));
     },
     SetServingStatus(call: Call<{ serving: boolean }>, callback) {
       answer(callback, logger, () => {

@@ -2,7 +2,8 @@
  * modelserve.v1 messages ⇄ core requests and responses. The tensor codec does the tensors; this
  * file only walks the messages.
  */
-import type { CancelSignal, InferenceRequest, InferenceResponse, NamedTensor } from '@modelserve/core';
+import type { InferenceRequest, InferenceResponse, NamedTensor } from '@modelserve/core';
+import type { CallContext } from './inference-calls.js';
 import { decodeTensor, encodeTensor } from '@modelserve/proto';
 import type { PredictRequest__Output, PredictResponse, Tensor__Output } from '@modelserve/proto';
 
@@ -16,8 +17,7 @@ function usesRaw(tensor: Tensor__Output): boolean {
 /** A core request from a wire request and its call, with the encoding its response should use. */
 export function fromPredictRequest(
   request: PredictRequest__Output,
-  deadline: number | undefined,
-  signal: CancelSignal,
+  context: CallContext,
 ): { request: InferenceRequest; encoding: OutputEncoding } {
   const model = request.model_name;
   const inputs: NamedTensor[] = request.inputs.map(
@@ -40,8 +40,9 @@ export function fromPredictRequest(
       outputs: request.outputs,
       priority: request.priority,
       timeoutUs: Number(request.timeout_us),
-      deadline,
-      signal,
+      deadline: context.deadline,
+      signal: context.signal,
+      routingKey: context.routingKey,
     },
     encoding,
   };

@@ -3,16 +3,33 @@
  * registry answers it, and the result is encoded back. modelserve.v1 and the Open Inference
  * Protocol differ only in their two conversions and in how a stream reports a failed request.
  */
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import type { CancelSignal, InferenceRequest, InferenceResponse, Logger, ModelRegistry } from '@modelserve/core';
 import { CallCancellation, deadlineOf } from './call-deadline.js';
 import { callStatusOf, serviceErrorOf, type CallStatus } from './status.js';
 import { serveStream } from './stream.js';
 
+/** What a call adds to each of its requests. */
+export interface CallContext {
+  /** The call's deadline, `Date.now()` milliseconds. */
+  deadline: number | undefined;
+  signal: CancelSignal;
+  /** gRPC metadata `x-routing-key`: sticky routing between versions (e.g. a user id). */
+  routingKey: string | undefined;
+}
+
 /** How one API's messages map to core requests and back. */
 export interface InferenceCodec<Req, Res> {
   /** A core request from a wire request; throws (codec or core errors) for a malformed one. */
-  decode(request: Req, deadline: number | undefined, signal: CancelSignal): { request: InferenceRequest; encode(response: InferenceResponse): Res };
+  decode(request: Req, context: CallContext): { request: InferenceRequest; encode(response: InferenceResponse): Res };
+}
+
+/** The metadata key that carries a routing key. */
+export const routingKeyHeader = 'x-routing-key';
+
+function routingKeyOf(metadata: Metadata): string | undefined {
+  const value = metadata.get(routingKeyHeader)[0];
+  return value === undefined ? undefined : String(value);
 }
 
 /** How a stream answers: the response for a success, and the in-band answer for a failure. */
@@ -34,11 +51,10 @@ async function infer<Req, Res>(
   registry: ModelRegistry,
   codec: InferenceCodec<Req, Res>,
   request: Req,
-  deadline: number | undefined,
-  signal: CancelSignal,
+  context: CallContext,
   options: InferenceCallOptions,
 ): Promise<Res> {
-  const { request: core, encode } = codec.decode(request, deadline, signal);
+  const { request: core, encode } = codec.decode(request, context);
   const response = await registry.infer(core);
   if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);
   return encode(response);
@@ -54,7 +70,8 @@ export function serveUnaryInference<Req, Res>(
   options: InferenceCallOptions = {},
 ): void {
   const cancellation = new CallCancellation(call);
-  infer(registry, codec, call.request, deadlineOf(call), cancellation, options).then(
+  const context: CallContext = { deadline: deadlineOf(call), signal: cancellation, routingKey: routingKeyOf(call.metadata) };
+  infer(registry, codec, call.request, context, options).then(
     (response) => {
       cancellation.finish();
       callback(null, response);
@@ -76,11 +93,12 @@ export function serveStreamInference<Req, Res, StreamRes>(
   options: InferenceCallOptions = {},
 ): void {
   const deadline = deadlineOf(call);
+  const routingKey = routingKeyOf(call.metadata);
   serveStream<Req, StreamRes>(call, {
     maxInflight,
     handle: async (request, signal) => {
       try {
-        return codec.ok(request, await infer(registry, codec, request, deadline, signal, options));
+        return codec.ok(request, await infer(registry, codec, request, { deadline, signal, routingKey }, options));
       } catch (error) {
         return codec.failed(request, callStatusOf(error, logger));
       }

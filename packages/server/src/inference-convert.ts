@@ -6,7 +6,6 @@ import {
   invalidArgument,
   selectVersions,
   versionPolicy,
-  type CancelSignal,
   type DataType,
   type InferenceRequest,
   type InferenceResponse,
@@ -19,6 +18,7 @@ import {
   type VersionStatistics,
 } from '@modelserve/core';
 import { decodeTensor, encodeRawTensorData, type oip } from '@modelserve/proto';
+import type { CallContext } from './inference-calls.js';
 
 type InferParameters = oip.ModelInferRequest__Output['parameters'];
 type InferParameterValue = oip.InferParameter__Output;
@@ -44,7 +44,7 @@ function integerParameter(parameters: InferParameters, name: string, model: stri
  * (1 the highest, 0 the model's default) and `timeout` (microseconds the request may wait in the
  * queue), as Triton's schedule_policy extension; any other parameter is ignored.
  */
-export function fromModelInferRequest(request: oip.ModelInferRequest__Output, deadline: number | undefined, signal: CancelSignal): InferenceRequest {
+export function fromModelInferRequest(request: oip.ModelInferRequest__Output, context: CallContext): InferenceRequest {
   const model = request.model_name;
   const raw = request.raw_input_contents;
   if (raw.length > 0 && raw.length !== request.inputs.length) {
@@ -63,8 +63,9 @@ export function fromModelInferRequest(request: oip.ModelInferRequest__Output, de
     outputs: request.outputs.map((o) => o.name),
     priority: integerParameter(request.parameters, 'priority', model),
     timeoutUs: integerParameter(request.parameters, 'timeout', model),
-    deadline,
-    signal,
+    deadline: context.deadline,
+    signal: context.signal,
+    routingKey: context.routingKey,
   };
 }
 

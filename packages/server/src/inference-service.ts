@@ -39,8 +39,8 @@ export interface InferenceServiceOptions extends InferenceCallOptions {
 
 /** A failed stream request: `error_message`, and the request's model and id so the client can match it. */
 const inferCodec: StreamCodec<oip.ModelInferRequest__Output, oip.ModelInferResponse, oip.ModelStreamInferResponse> = {
-  decode(request, deadline, signal) {
-    return { request: fromModelInferRequest(request, deadline, signal), encode: toModelInferResponse };
+  decode(request, context) {
+    return { request: fromModelInferRequest(request, context), encode: toModelInferResponse };
   },
   ok: (_request, response) => ({ error_message: '', infer_response: response }),
   failed: (request, { details }) => ({

@@ -11,8 +11,8 @@ export interface PredictorOptions extends InferenceCallOptions {
 
 /** modelserve.v1 requests and responses; a failed stream request is answered with its id and an Error. */
 const predictCodec: StreamCodec<PredictRequest__Output, PredictResponse, PredictStreamResponse> = {
-  decode(request, deadline, signal) {
-    const { request: core, encoding } = fromPredictRequest(request, deadline, signal);
+  decode(request, context) {
+    const { request: core, encoding } = fromPredictRequest(request, context);
     return { request: core, encode: (response) => toPredictResponse(response, encoding) };
   },
   ok: (request, response) => ({ id: request.id, response }),

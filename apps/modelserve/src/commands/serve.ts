@@ -13,6 +13,7 @@ export interface ServeOptions {
   maxMessageBytes: number;
   logLevel: string;
   inferenceDelayMs: number;
+  repositoryPollInterval: number;
 }
 
 /** Serves a model repository until SIGINT or SIGTERM. */
@@ -32,7 +33,18 @@ export async function serve(options: ServeOptions): Promise<void> {
   for (const model of server.registry.list()) {
     logger.info({ model: model.name, default_version: model.defaultVersion ?? null, versions: model.versions }, 'model status');
   }
+  // SIGHUP, `modelserve reload` and the poll re-read the repository; one reload at a time.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (why: string): void => {
+    reloading = reloading.then(async () => {
+      logger.info({ why }, 'reloading model repository');
+      await server.registry.reload();
+    });
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  const poll = options.repositoryPollInterval > 0 ? setInterval(() => reload('poll'), options.repositoryPollInterval * 1000) : undefined;
   const stop = (signal: string): void => {
+    clearInterval(poll);
     logger.info({ signal }, 'shutting down');
     server.close().then(
       () => process.exit(0),

@@ -8,6 +8,7 @@ import type { Distribution as _modelserve_v1_Distribution, Distribution__Output 
 import type { GetModelMetadataRequest as _modelserve_v1_GetModelMetadataRequest, GetModelMetadataRequest__Output as _modelserve_v1_GetModelMetadataRequest__Output } from './modelserve/v1/GetModelMetadataRequest.js';
 import type { GetModelStatisticsRequest as _modelserve_v1_GetModelStatisticsRequest, GetModelStatisticsRequest__Output as _modelserve_v1_GetModelStatisticsRequest__Output } from './modelserve/v1/GetModelStatisticsRequest.js';
 import type { GetModelStatisticsResponse as _modelserve_v1_GetModelStatisticsResponse, GetModelStatisticsResponse__Output as _modelserve_v1_GetModelStatisticsResponse__Output } from './modelserve/v1/GetModelStatisticsResponse.js';
+import type { GetRoutingRequest as _modelserve_v1_GetRoutingRequest, GetRoutingRequest__Output as _modelserve_v1_GetRoutingRequest__Output } from './modelserve/v1/GetRoutingRequest.js';
 import type { GetServerStatsRequest as _modelserve_v1_GetServerStatsRequest, GetServerStatsRequest__Output as _modelserve_v1_GetServerStatsRequest__Output } from './modelserve/v1/GetServerStatsRequest.js';
 import type { ListModelsRequest as _modelserve_v1_ListModelsRequest, ListModelsRequest__Output as _modelserve_v1_ListModelsRequest__Output } from './modelserve/v1/ListModelsRequest.js';
 import type { ListModelsResponse as _modelserve_v1_ListModelsResponse, ListModelsResponse__Output as _modelserve_v1_ListModelsResponse__Output } from './modelserve/v1/ListModelsResponse.js';
@@ -16,7 +17,11 @@ import type { LoadModelResponse as _modelserve_v1_LoadModelResponse, LoadModelRe
 import type { ModelAdminClient as _modelserve_v1_ModelAdminClient, ModelAdminDefinition as _modelserve_v1_ModelAdminDefinition } from './modelserve/v1/ModelAdmin.js';
 import type { ModelMetadata as _modelserve_v1_ModelMetadata, ModelMetadata__Output as _modelserve_v1_ModelMetadata__Output } from './modelserve/v1/ModelMetadata.js';
 import type { ModelStatus as _modelserve_v1_ModelStatus, ModelStatus__Output as _modelserve_v1_ModelStatus__Output } from './modelserve/v1/ModelStatus.js';
+import type { ReloadRepositoryRequest as _modelserve_v1_ReloadRepositoryRequest, ReloadRepositoryRequest__Output as _modelserve_v1_ReloadRepositoryRequest__Output } from './modelserve/v1/ReloadRepositoryRequest.js';
+import type { Routing as _modelserve_v1_Routing, Routing__Output as _modelserve_v1_Routing__Output } from './modelserve/v1/Routing.js';
+import type { RoutingResponse as _modelserve_v1_RoutingResponse, RoutingResponse__Output as _modelserve_v1_RoutingResponse__Output } from './modelserve/v1/RoutingResponse.js';
 import type { ServerStats as _modelserve_v1_ServerStats, ServerStats__Output as _modelserve_v1_ServerStats__Output } from './modelserve/v1/ServerStats.js';
+import type { SetRoutingRequest as _modelserve_v1_SetRoutingRequest, SetRoutingRequest__Output as _modelserve_v1_SetRoutingRequest__Output } from './modelserve/v1/SetRoutingRequest.js';
 import type { SetServingStatusRequest as _modelserve_v1_SetServingStatusRequest, SetServingStatusRequest__Output as _modelserve_v1_SetServingStatusRequest__Output } from './modelserve/v1/SetServingStatusRequest.js';
 import type { SetServingStatusResponse as _modelserve_v1_SetServingStatusResponse, SetServingStatusResponse__Output as _modelserve_v1_SetServingStatusResponse__Output } from './modelserve/v1/SetServingStatusResponse.js';
 import type { Tensor as _modelserve_v1_Tensor, Tensor__Output as _modelserve_v1_Tensor__Output } from './modelserve/v1/Tensor.js';
@@ -24,8 +29,10 @@ import type { TensorContents as _modelserve_v1_TensorContents, TensorContents__O
 import type { TensorSpec as _modelserve_v1_TensorSpec, TensorSpec__Output as _modelserve_v1_TensorSpec__Output } from './modelserve/v1/TensorSpec.js';
 import type { UnloadModelRequest as _modelserve_v1_UnloadModelRequest, UnloadModelRequest__Output as _modelserve_v1_UnloadModelRequest__Output } from './modelserve/v1/UnloadModelRequest.js';
 import type { UnloadModelResponse as _modelserve_v1_UnloadModelResponse, UnloadModelResponse__Output as _modelserve_v1_UnloadModelResponse__Output } from './modelserve/v1/UnloadModelResponse.js';
+import type { VersionComparison as _modelserve_v1_VersionComparison, VersionComparison__Output as _modelserve_v1_VersionComparison__Output } from './modelserve/v1/VersionComparison.js';
 import type { VersionStatistics as _modelserve_v1_VersionStatistics, VersionStatistics__Output as _modelserve_v1_VersionStatistics__Output } from './modelserve/v1/VersionStatistics.js';
 import type { VersionStatus as _modelserve_v1_VersionStatus, VersionStatus__Output as _modelserve_v1_VersionStatus__Output } from './modelserve/v1/VersionStatus.js';
+import type { VersionWeight as _modelserve_v1_VersionWeight, VersionWeight__Output as _modelserve_v1_VersionWeight__Output } from './modelserve/v1/VersionWeight.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -39,6 +46,7 @@ export interface ProtoGrpcType {
       GetModelMetadataRequest: MessageTypeDefinition<_modelserve_v1_GetModelMetadataRequest, _modelserve_v1_GetModelMetadataRequest__Output>
       GetModelStatisticsRequest: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsRequest, _modelserve_v1_GetModelStatisticsRequest__Output>
       GetModelStatisticsResponse: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsResponse, _modelserve_v1_GetModelStatisticsResponse__Output>
+      GetRoutingRequest: MessageTypeDefinition<_modelserve_v1_GetRoutingRequest, _modelserve_v1_GetRoutingRequest__Output>
       GetServerStatsRequest: MessageTypeDefinition<_modelserve_v1_GetServerStatsRequest, _modelserve_v1_GetServerStatsRequest__Output>
       ListModelsRequest: MessageTypeDefinition<_modelserve_v1_ListModelsRequest, _modelserve_v1_ListModelsRequest__Output>
       ListModelsResponse: MessageTypeDefinition<_modelserve_v1_ListModelsResponse, _modelserve_v1_ListModelsResponse__Output>
@@ -47,7 +55,11 @@ export interface ProtoGrpcType {
       ModelAdmin: SubtypeConstructor<typeof grpc.Client, _modelserve_v1_ModelAdminClient> & { service: _modelserve_v1_ModelAdminDefinition }
       ModelMetadata: MessageTypeDefinition<_modelserve_v1_ModelMetadata, _modelserve_v1_ModelMetadata__Output>
       ModelStatus: MessageTypeDefinition<_modelserve_v1_ModelStatus, _modelserve_v1_ModelStatus__Output>
+      ReloadRepositoryRequest: MessageTypeDefinition<_modelserve_v1_ReloadRepositoryRequest, _modelserve_v1_ReloadRepositoryRequest__Output>
+      Routing: MessageTypeDefinition<_modelserve_v1_Routing, _modelserve_v1_Routing__Output>
+      RoutingResponse: MessageTypeDefinition<_modelserve_v1_RoutingResponse, _modelserve_v1_RoutingResponse__Output>
       ServerStats: MessageTypeDefinition<_modelserve_v1_ServerStats, _modelserve_v1_ServerStats__Output>
+      SetRoutingRequest: MessageTypeDefinition<_modelserve_v1_SetRoutingRequest, _modelserve_v1_SetRoutingRequest__Output>
       SetServingStatusRequest: MessageTypeDefinition<_modelserve_v1_SetServingStatusRequest, _modelserve_v1_SetServingStatusRequest__Output>
       SetServingStatusResponse: MessageTypeDefinition<_modelserve_v1_SetServingStatusResponse, _modelserve_v1_SetServingStatusResponse__Output>
       Tensor: MessageTypeDefinition<_modelserve_v1_Tensor, _modelserve_v1_Tensor__Output>
@@ -55,9 +67,11 @@ export interface ProtoGrpcType {
       TensorSpec: MessageTypeDefinition<_modelserve_v1_TensorSpec, _modelserve_v1_TensorSpec__Output>
       UnloadModelRequest: MessageTypeDefinition<_modelserve_v1_UnloadModelRequest, _modelserve_v1_UnloadModelRequest__Output>
       UnloadModelResponse: MessageTypeDefinition<_modelserve_v1_UnloadModelResponse, _modelserve_v1_UnloadModelResponse__Output>
+      VersionComparison: MessageTypeDefinition<_modelserve_v1_VersionComparison, _modelserve_v1_VersionComparison__Output>
       VersionState: EnumTypeDefinition
       VersionStatistics: MessageTypeDefinition<_modelserve_v1_VersionStatistics, _modelserve_v1_VersionStatistics__Output>
       VersionStatus: MessageTypeDefinition<_modelserve_v1_VersionStatus, _modelserve_v1_VersionStatus__Output>
+      VersionWeight: MessageTypeDefinition<_modelserve_v1_VersionWeight, _modelserve_v1_VersionWeight__Output>
     }
   }
 }

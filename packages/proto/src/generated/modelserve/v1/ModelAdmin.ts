@@ -7,13 +7,17 @@ import type { MethodDefinition } from '@grpc/proto-loader'
 import type { GetModelMetadataRequest as _modelserve_v1_GetModelMetadataRequest, GetModelMetadataRequest__Output as _modelserve_v1_GetModelMetadataRequest__Output } from '../../modelserve/v1/GetModelMetadataRequest.js';
 import type { GetModelStatisticsRequest as _modelserve_v1_GetModelStatisticsRequest, GetModelStatisticsRequest__Output as _modelserve_v1_GetModelStatisticsRequest__Output } from '../../modelserve/v1/GetModelStatisticsRequest.js';
 import type { GetModelStatisticsResponse as _modelserve_v1_GetModelStatisticsResponse, GetModelStatisticsResponse__Output as _modelserve_v1_GetModelStatisticsResponse__Output } from '../../modelserve/v1/GetModelStatisticsResponse.js';
+import type { GetRoutingRequest as _modelserve_v1_GetRoutingRequest, GetRoutingRequest__Output as _modelserve_v1_GetRoutingRequest__Output } from '../../modelserve/v1/GetRoutingRequest.js';
 import type { GetServerStatsRequest as _modelserve_v1_GetServerStatsRequest, GetServerStatsRequest__Output as _modelserve_v1_GetServerStatsRequest__Output } from '../../modelserve/v1/GetServerStatsRequest.js';
 import type { ListModelsRequest as _modelserve_v1_ListModelsRequest, ListModelsRequest__Output as _modelserve_v1_ListModelsRequest__Output } from '../../modelserve/v1/ListModelsRequest.js';
 import type { ListModelsResponse as _modelserve_v1_ListModelsResponse, ListModelsResponse__Output as _modelserve_v1_ListModelsResponse__Output } from '../../modelserve/v1/ListModelsResponse.js';
 import type { LoadModelRequest as _modelserve_v1_LoadModelRequest, LoadModelRequest__Output as _modelserve_v1_LoadModelRequest__Output } from '../../modelserve/v1/LoadModelRequest.js';
 import type { LoadModelResponse as _modelserve_v1_LoadModelResponse, LoadModelResponse__Output as _modelserve_v1_LoadModelResponse__Output } from '../../modelserve/v1/LoadModelResponse.js';
 import type { ModelMetadata as _modelserve_v1_ModelMetadata, ModelMetadata__Output as _modelserve_v1_ModelMetadata__Output } from '../../modelserve/v1/ModelMetadata.js';
+import type { ReloadRepositoryRequest as _modelserve_v1_ReloadRepositoryRequest, ReloadRepositoryRequest__Output as _modelserve_v1_ReloadRepositoryRequest__Output } from '../../modelserve/v1/ReloadRepositoryRequest.js';
+import type { RoutingResponse as _modelserve_v1_RoutingResponse, RoutingResponse__Output as _modelserve_v1_RoutingResponse__Output } from '../../modelserve/v1/RoutingResponse.js';
 import type { ServerStats as _modelserve_v1_ServerStats, ServerStats__Output as _modelserve_v1_ServerStats__Output } from '../../modelserve/v1/ServerStats.js';
+import type { SetRoutingRequest as _modelserve_v1_SetRoutingRequest, SetRoutingRequest__Output as _modelserve_v1_SetRoutingRequest__Output } from '../../modelserve/v1/SetRoutingRequest.js';
 import type { SetServingStatusRequest as _modelserve_v1_SetServingStatusRequest, SetServingStatusRequest__Output as _modelserve_v1_SetServingStatusRequest__Output } from '../../modelserve/v1/SetServingStatusRequest.js';
 import type { SetServingStatusResponse as _modelserve_v1_SetServingStatusResponse, SetServingStatusResponse__Output as _modelserve_v1_SetServingStatusResponse__Output } from '../../modelserve/v1/SetServingStatusResponse.js';
 import type { UnloadModelRequest as _modelserve_v1_UnloadModelRequest, UnloadModelRequest__Output as _modelserve_v1_UnloadModelRequest__Output } from '../../modelserve/v1/UnloadModelRequest.js';
@@ -37,6 +41,15 @@ export interface ModelAdminClient extends grpc.Client {
   getModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
   getModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
   getModelStatistics(argument: _modelserve_v1_GetModelStatisticsRequest, callback: grpc.requestCallback<_modelserve_v1_GetModelStatisticsResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  GetRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  GetRouting(argument: _modelserve_v1_GetRoutingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  GetRouting(argument: _modelserve_v1_GetRoutingRequest, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  getRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  getRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  getRouting(argument: _modelserve_v1_GetRoutingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  getRouting(argument: _modelserve_v1_GetRoutingRequest, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
   
   GetServerStats(argument: _modelserve_v1_GetServerStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
   GetServerStats(argument: _modelserve_v1_GetServerStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ServerStats__Output>): grpc.ClientUnaryCall;
@@ -65,6 +78,33 @@ export interface ModelAdminClient extends grpc.Client {
   loadModel(argument: _modelserve_v1_LoadModelRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_LoadModelResponse__Output>): grpc.ClientUnaryCall;
   loadModel(argument: _modelserve_v1_LoadModelRequest, callback: grpc.requestCallback<_modelserve_v1_LoadModelResponse__Output>): grpc.ClientUnaryCall;
   
+  ReloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  ReloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  ReloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  ReloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  reloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  reloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  reloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  reloadRepository(argument: _modelserve_v1_ReloadRepositoryRequest, callback: grpc.requestCallback<_modelserve_v1_ListModelsResponse__Output>): grpc.ClientUnaryCall;
+  
+  RollbackRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  RollbackRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  RollbackRouting(argument: _modelserve_v1_GetRoutingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  RollbackRouting(argument: _modelserve_v1_GetRoutingRequest, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  rollbackRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  rollbackRouting(argument: _modelserve_v1_GetRoutingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  rollbackRouting(argument: _modelserve_v1_GetRoutingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  rollbackRouting(argument: _modelserve_v1_GetRoutingRequest, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  
+  SetRouting(argument: _modelserve_v1_SetRoutingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  SetRouting(argument: _modelserve_v1_SetRoutingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  SetRouting(argument: _modelserve_v1_SetRoutingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  SetRouting(argument: _modelserve_v1_SetRoutingRequest, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  setRouting(argument: _modelserve_v1_SetRoutingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  setRouting(argument: _modelserve_v1_SetRoutingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  setRouting(argument: _modelserve_v1_SetRoutingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  setRouting(argument: _modelserve_v1_SetRoutingRequest, callback: grpc.requestCallback<_modelserve_v1_RoutingResponse__Output>): grpc.ClientUnaryCall;
+  
   SetServingStatus(argument: _modelserve_v1_SetServingStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
   SetServingStatus(argument: _modelserve_v1_SetServingStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
   SetServingStatus(argument: _modelserve_v1_SetServingStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_SetServingStatusResponse__Output>): grpc.ClientUnaryCall;
@@ -90,11 +130,19 @@ export interface ModelAdminHandlers extends grpc.UntypedServiceImplementation {
   
   GetModelStatistics: grpc.handleUnaryCall<_modelserve_v1_GetModelStatisticsRequest__Output, _modelserve_v1_GetModelStatisticsResponse>;
   
+  GetRouting: grpc.handleUnaryCall<_modelserve_v1_GetRoutingRequest__Output, _modelserve_v1_RoutingResponse>;
+  
   GetServerStats: grpc.handleUnaryCall<_modelserve_v1_GetServerStatsRequest__Output, _modelserve_v1_ServerStats>;
   
   ListModels: grpc.handleUnaryCall<_modelserve_v1_ListModelsRequest__Output, _modelserve_v1_ListModelsResponse>;
   
   LoadModel: grpc.handleUnaryCall<_modelserve_v1_LoadModelRequest__Output, _modelserve_v1_LoadModelResponse>;
+  
+  ReloadRepository: grpc.handleUnaryCall<_modelserve_v1_ReloadRepositoryRequest__Output, _modelserve_v1_ListModelsResponse>;
+  
+  RollbackRouting: grpc.handleUnaryCall<_modelserve_v1_GetRoutingRequest__Output, _modelserve_v1_RoutingResponse>;
+  
+  SetRouting: grpc.handleUnaryCall<_modelserve_v1_SetRoutingRequest__Output, _modelserve_v1_RoutingResponse>;
   
   SetServingStatus: grpc.handleUnaryCall<_modelserve_v1_SetServingStatusRequest__Output, _modelserve_v1_SetServingStatusResponse>;
   
@@ -105,9 +153,13 @@ export interface ModelAdminHandlers extends grpc.UntypedServiceImplementation {
 export interface ModelAdminDefinition extends grpc.ServiceDefinition {
   GetModelMetadata: MethodDefinition<_modelserve_v1_GetModelMetadataRequest, _modelserve_v1_ModelMetadata, _modelserve_v1_GetModelMetadataRequest__Output, _modelserve_v1_ModelMetadata__Output>
   GetModelStatistics: MethodDefinition<_modelserve_v1_GetModelStatisticsRequest, _modelserve_v1_GetModelStatisticsResponse, _modelserve_v1_GetModelStatisticsRequest__Output, _modelserve_v1_GetModelStatisticsResponse__Output>
+  GetRouting: MethodDefinition<_modelserve_v1_GetRoutingRequest, _modelserve_v1_RoutingResponse, _modelserve_v1_GetRoutingRequest__Output, _modelserve_v1_RoutingResponse__Output>
   GetServerStats: MethodDefinition<_modelserve_v1_GetServerStatsRequest, _modelserve_v1_ServerStats, _modelserve_v1_GetServerStatsRequest__Output, _modelserve_v1_ServerStats__Output>
   ListModels: MethodDefinition<_modelserve_v1_ListModelsRequest, _modelserve_v1_ListModelsResponse, _modelserve_v1_ListModelsRequest__Output, _modelserve_v1_ListModelsResponse__Output>
   LoadModel: MethodDefinition<_modelserve_v1_LoadModelRequest, _modelserve_v1_LoadModelResponse, _modelserve_v1_LoadModelRequest__Output, _modelserve_v1_LoadModelResponse__Output>
+  ReloadRepository: MethodDefinition<_modelserve_v1_ReloadRepositoryRequest, _modelserve_v1_ListModelsResponse, _modelserve_v1_ReloadRepositoryRequest__Output, _modelserve_v1_ListModelsResponse__Output>
+  RollbackRouting: MethodDefinition<_modelserve_v1_GetRoutingRequest, _modelserve_v1_RoutingResponse, _modelserve_v1_GetRoutingRequest__Output, _modelserve_v1_RoutingResponse__Output>
+  SetRouting: MethodDefinition<_modelserve_v1_SetRoutingRequest, _modelserve_v1_RoutingResponse, _modelserve_v1_SetRoutingRequest__Output, _modelserve_v1_RoutingResponse__Output>
   SetServingStatus: MethodDefinition<_modelserve_v1_SetServingStatusRequest, _modelserve_v1_SetServingStatusResponse, _modelserve_v1_SetServingStatusRequest__Output, _modelserve_v1_SetServingStatusResponse__Output>
   UnloadModel: MethodDefinition<_modelserve_v1_UnloadModelRequest, _modelserve_v1_UnloadModelResponse, _modelserve_v1_UnloadModelRequest__Output, _modelserve_v1_UnloadModelResponse__Output>
 }

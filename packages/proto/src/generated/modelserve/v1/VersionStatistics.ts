@@ -4,6 +4,7 @@
 
 import type { BatchSizeCount as _modelserve_v1_BatchSizeCount, BatchSizeCount__Output as _modelserve_v1_BatchSizeCount__Output } from '../../modelserve/v1/BatchSizeCount.js';
 import type { Distribution as _modelserve_v1_Distribution, Distribution__Output as _modelserve_v1_Distribution__Output } from '../../modelserve/v1/Distribution.js';
+import type { VersionComparison as _modelserve_v1_VersionComparison, VersionComparison__Output as _modelserve_v1_VersionComparison__Output } from '../../modelserve/v1/VersionComparison.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface VersionStatistics {
@@ -16,6 +17,7 @@ export interface VersionStatistics {
   'batch_sizes'?: (_modelserve_v1_BatchSizeCount)[];
   'queue_us'?: (_modelserve_v1_Distribution | null);
   'compute_us'?: (_modelserve_v1_Distribution | null);
+  'comparisons'?: (_modelserve_v1_VersionComparison)[];
 }
 
 export interface VersionStatistics__Output {
@@ -28,4 +30,5 @@ export interface VersionStatistics__Output {
   'batch_sizes': (_modelserve_v1_BatchSizeCount__Output)[];
   'queue_us': (_modelserve_v1_Distribution__Output | null);
   'compute_us': (_modelserve_v1_Distribution__Output | null);
+  'comparisons': (_modelserve_v1_VersionComparison__Output)[];
 }

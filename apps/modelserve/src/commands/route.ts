@@ -1,0 +1,72 @@
+import type { ListModelsResponse__Output, Routing__Output, RoutingResponse__Output } from '@modelserve/proto';
+import { call, connect } from '../client.js';
+
+/** Options of `modelserve route`. */
+export interface RouteOptions {
+  address: string;
+  /** `1=90,2=10`; `none` clears the split. */
+  split?: string;
+  /** A version, or `none` for the highest ready version. */
+  default?: string;
+  /** A version, or `none`. */
+  shadow?: string;
+}
+
+/** `1=90,2=10` as a split; throws with the expected form otherwise. */
+export function parseSplit(text: string): Array<{ version: string; weight: number }> {
+  if (text === 'none' || text === '') return [];
+  return text.split(',').map((part) => {
+    const match = /^\s*([1-9][0-9]*)\s*=\s*([0-9]+(?:\.[0-9]+)?)\s*$/.exec(part);
+    if (match === null) throw new Error(`--split: '${part}' is not VERSION=WEIGHT (e.g. --split 1=90,2=10)`);
+    return { version: match[1]!, weight: Number(match[2]) };
+  });
+}
+
+/** One line per routing field. */
+export function describeRouting(model: string, routing: Routing__Output | null, history: number): string {
+  const split = routing?.split.map((s) => `${s.version}=${s.weight}`).join(',') || 'none';
+  return `${model}: default ${routing?.default_version || 'highest ready'}, split ${split}, shadow ${routing?.shadow_version || 'none'} (rollback history ${history})`;
+}
+
+/** Shows or changes a model's routing; the change is one atomic step that `rollback` undoes. */
+export async function route(model: string, options: RouteOptions): Promise<void> {
+  const client = connect(options.address);
+  try {
+    const current = await call<RoutingResponse__Output>((cb) => client.admin.GetRouting({ name: model }, cb));
+    if (options.split === undefined && options.default === undefined && options.shadow === undefined) {
+      console.log(describeRouting(model, current.routing, current.history));
+      return;
+    }
+    const routing = {
+      default_version: options.default === undefined ? (current.routing?.default_version ?? '') : options.default === 'none' ? '' : options.default,
+      split: options.split === undefined ? (current.routing?.split ?? []) : parseSplit(options.split),
+      shadow_version: options.shadow === undefined ? (current.routing?.shadow_version ?? '') : options.shadow === 'none' ? '' : options.shadow,
+    };
+    const set = await call<RoutingResponse__Output>((cb) => client.admin.SetRouting({ name: model, routing }, cb));
+    console.log(describeRouting(model, set.routing, set.history));
+  } finally {
+    client.close();
+  }
+}
+
+/** Restores the routing in force before the last change. */
+export async function rollback(model: string, options: { address: string }): Promise<void> {
+  const client = connect(options.address);
+  try {
+    const response = await call<RoutingResponse__Output>((cb) => client.admin.RollbackRouting({ name: model }, cb));
+    console.log(describeRouting(model, response.routing, response.history));
+  } finally {
+    client.close();
+  }
+}
+
+/** Re-reads the model repository on the server and prints the models' states. */
+export async function reload(options: { address: string }): Promise<void> {
+  const client = connect(options.address);
+  try {
+    const response = await call<ListModelsResponse__Output>((cb) => client.admin.ReloadRepository({}, cb));
+    for (const m of response.models) console.log(`${m.name}: ${m.versions.map((v) => `${v.version} ${v.state.replace('VERSION_STATE_', '')}`).join(', ') || 'no versions'}`);
+  } finally {
+    client.close();
+  }
+}
