@@ -258,7 +258,8 @@ export class ModelServeClient implements Predictor {
       if (candidates.length > 0) return this.picker.pick(candidates) as Endpoint;
       const remaining = deadline - Date.now();
       const connecting = [...this.endpoints.values()].some((e) => e.health === 'UNKNOWN');
-      if (remaining <= 0 || (!connecting && this.options.waitForReady !== true && this.endpoints.size > 0)) {
+      if (remaining <= 0) throw new ModelServeError(status.DEADLINE_EXCEEDED, `the deadline passed before an endpoint could take the call: ${this.describeEndpoints()}`);
+      if (!connecting && this.options.waitForReady !== true && this.endpoints.size > 0) {
         throw new ModelServeError(status.UNAVAILABLE, `no endpoint can take calls: ${this.describeEndpoints()}`);
       }
       await this.waitForChange(Math.min(remaining, 1000), signal);
