@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -64,6 +66,26 @@ describe('the modelserve command', () => {
     expect(error).toMatchObject({ code: 1, stderr: "modelserve: model 'tiny_mlp' version 1 input 'input': dimension 1 is 2, expected 4 (shape [-1,4], got [1,2])\n" });
   });
 
+  it('shows and changes a routing, and rolls it back', async () => {
+    expect((await modelserve('route', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split none, shadow none (rollback history 0)\n');
+    expect((await modelserve('route', 'mnist_mlp', '--split', '1=90,2=10', '--shadow', '2')).stdout).toBe(
+      'mnist_mlp: default highest ready, split 1=90,2=10, shadow 2 (rollback history 1)\n',
+    );
+    expect((await modelserve('route', 'mnist_mlp', '--split', 'none', '--shadow', 'none', '--default', '1')).stdout).toBe(
+      'mnist_mlp: default 1, split none, shadow none (rollback history 2)\n',
+    );
+    expect(JSON.parse((await modelserve('infer', 'mnist_mlp')).stdout)).toMatchObject({ model_version: '1' });
+    expect((await modelserve('rollback', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split 1=90,2=10, shadow 2 (rollback history 1)\n');
+    expect((await modelserve('rollback', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split none, shadow none (rollback history 0)\n');
+    const error = await modelserve('route', 'mnist_mlp', '--split', '1:90').catch((e: { code: number; stderr: string }) => e);
+    expect(error).toMatchObject({ code: 1, stderr: "modelserve: --split: '1:90' is not VERSION=WEIGHT (e.g. --split 1=90,2=10)\n" });
+  });
+
+  it('reloads the repository on request', async () => {
+    const { stdout } = await modelserve('reload');
+    expect(stdout).toContain('mnist_mlp: 1 READY, 2 READY\n');
+  });
+
   it('does not log each request, and stops cleanly on SIGTERM', async () => {
     expect(logs.some((l) => /request|predict/i.test(String(l.msg)))).toBe(false);
     const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
@@ -73,5 +95,41 @@ describe('the modelserve command', () => {
     const code = await exited;
     await drained;
     expect({ code, last: logs.at(-1)?.msg }).toEqual({ code: 0, last: 'modelserve stopped' });
+  });
+});
+
+describe('SIGHUP', () => {
+  it('re-reads the repository: a new version loads and the version policy retires the old one', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'modelserve-sighup-'));
+    await mkdir(path.join(root, 'tiny_mlp', '1'), { recursive: true });
+    await writeFile(path.join(root, 'tiny_mlp', '1', 'model.onnx'), demoTinyMlp().bytes);
+    const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', '0', '--model-repository', root], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: Array<Record<string, unknown>> = [];
+    const listening = new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        lines.push(entry);
+        if (entry.msg === 'modelserve listening') resolve(String(entry.address));
+      }),
+    );
+    try {
+      const at = await listening;
+      await mkdir(path.join(root, 'tiny_mlp', '2'), { recursive: true });
+      await writeFile(path.join(root, 'tiny_mlp', '2', 'model.onnx'), demoTinyMlp().bytes);
+      child.kill('SIGHUP');
+      const until = Date.now() + 10_000;
+      let stdout = '';
+      while (Date.now() < until) {
+        stdout = (await run(process.execPath, [cli, 'models', '--address', at])).stdout;
+        if (/tiny_mlp\s+2\s+READY/.test(stdout) && /tiny_mlp\s+1\s+UNAVAILABLE/.test(stdout)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stdout).toMatch(/tiny_mlp\s+2\s+READY\s+\*/);
+      expect(stdout).toMatch(/tiny_mlp\s+1\s+UNAVAILABLE\s+not selected by version_policy/);
+      expect(lines.some((l) => l.msg === 'reloading model repository' && l.why === 'SIGHUP')).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

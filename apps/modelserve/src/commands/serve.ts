@@ -22,6 +22,19 @@ export async function serve(options: ServeOptions): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { service: 'modelserve' } }, pino.destination({ dest: 1, sync: true }));
   const repository = options.modelRepository ?? bundledRepository;
   logger.info({ repository }, 'loading model repository');
+  // SIGHUP, `modelserve reload` and the poll re-read the repository, one reload at a time. The
+  // handler is in place before the port opens: SIGHUP's default action would end the process.
+  let started: (() => void) | undefined;
+  let reloading: Promise<unknown> = new Promise<void>((resolve) => (started = resolve));
+  const reload = (why: string): void => {
+    reloading = reloading
+      .then(async () => {
+        logger.info({ why }, 'reloading model repository');
+        await server.registry.reload();
+      })
+      .catch((error: unknown) => logger.error({ err: error, why }, 'reload failed'));
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
   const server = await startServer({
     modelRepository: repository,
     host: options.host,
@@ -33,15 +46,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   for (const model of server.registry.list()) {
     logger.info({ model: model.name, default_version: model.defaultVersion ?? null, versions: model.versions }, 'model status');
   }
-  // SIGHUP, `modelserve reload` and the poll re-read the repository; one reload at a time.
-  let reloading: Promise<unknown> = Promise.resolve();
-  const reload = (why: string): void => {
-    reloading = reloading.then(async () => {
-      logger.info({ why }, 'reloading model repository');
-      await server.registry.reload();
-    });
-  };
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  started?.();
   const poll = options.repositoryPollInterval > 0 ? setInterval(() => reload('poll'), options.repositoryPollInterval * 1000) : undefined;
   const stop = (signal: string): void => {
     clearInterval(poll);
