@@ -172,4 +172,19 @@ describe('rollout under load', () => {
     const expected = model(203).forward(x, 1);
     got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
   }, 60_000);
+
+  it('keeps serving the loaded file when a replacement cannot load, and a broken new version fails alone', async () => {
+    await put('m/3/model.onnx', 'not an onnx model');
+    await put('m/4/model.onnx', 'not an onnx model either');
+    const { models } = await unary<{ models: Array<{ name: string; versions: Array<{ version: string; state: string; reason: string }> }> }>((cb) => t.admin.ReloadRepository({}, cb));
+    const versions = models.find((m) => m.name === 'm')!.versions;
+    expect(versions.find((v) => v.version === '3')!.state).toBe('VERSION_STATE_READY');
+    const four = versions.find((v) => v.version === '4')!;
+    expect(four.state).toBe('VERSION_STATE_FAILED');
+    expect(four.reason).toMatch(/onnxruntime cannot load/);
+    const x = sampleValues(4, 42);
+    const response = await unary<PredictResponse__Output>((cb) => t.predictor.Predict({ model_name: 'm', model_version: '3', inputs: [wire(fp32('input', [1, 4], x))] }, cb));
+    const got = new Float32Array(response.outputs[0]!.raw_contents.buffer.slice(response.outputs[0]!.raw_contents.byteOffset, response.outputs[0]!.raw_contents.byteOffset + 12));
+    model(203).forward(x, 1).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
+  });
 });
