@@ -86,7 +86,7 @@ describe('verdicts and the table', () => {
     const r = result({ weighted_round_robin: pairs([run(10_000), run(9700)], [run(12_000), run(11_400, { CANCELLED: 1 })]) });
     expect(sdkRows(r.summary)).toEqual([['weighted_round_robin', '11,000', '10,550', '0.960×', '0.970 0.950', '100 µs / 100 µs', '1.000×', '0/1']]);
     const table = sdkTable(r, 2);
-    expect(table.some((line) => line.includes('load average 0.50 before the run (2 cores'))).toBe(true);
+    expect(table.some((line) => line.includes('(1-minute average, 2 cores): 0.50 before the run, 3.50 after it'))).toBe(true);
     expect(table.some((line) => line.startsWith('policy') && line.includes('SDK/grpc-js'))).toBe(true);
     expect(table.some((line) => line.startsWith('weighted_round_robin'))).toBe(true);
   });

@@ -95,7 +95,7 @@ export function sdkTable(result: SdkResult, cores = availableParallelism()): str
   return [
     `SDK balancing cost: @modelserve/client vs a bare grpc-js client (its round_robin over the same ${result.servers} echo servers),`,
     `MLP unary (784 FP32 raw), ${result.concurrency} in flight, one client process; ${window}; medians over rounds.`,
-    `1-minute load average ${result.loadAverage[0].toFixed(2)} before the run (${cores} cores; above ~0.5, other work competes with the measurement), ${result.loadAverage[1].toFixed(2)} after it (the run's own 4 processes included)`,
+    `Machine load (1-minute average, ${cores} cores): ${result.loadAverage[0].toFixed(2)} before the run, ${result.loadAverage[1].toFixed(2)} after it (counting the run's own 4 busy processes).`,
     ...alignColumns([['policy', 'grpc-js req/s', 'SDK req/s', 'SDK/grpc-js', 'per round', 'client CPU/call grpc-js / SDK', 'CPU SDK/grpc-js', 'errors grpc-js/SDK'], ...sdkRows(result.summary)]),
     'SDK/grpc-js = median over rounds of SDK req/s ÷ req/s of the grpc-js run paired with it (back to back, order alternating by round);',
     'client CPU/call = CPU time of the client process per answered call (median), less sensitive than req/s to other load on the machine.',

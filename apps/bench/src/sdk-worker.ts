@@ -2,7 +2,8 @@
  * The client side of `--sdk` (a forked process, so the parent's event loop does not disturb it):
  * runs each job's closed loop with either one bare grpc-js client (grpc-js's own round_robin over
  * every address) or @modelserve/client with a policy, on the same MLP request, and answers with
- * counts and latency. Both serialize the request with protobuf on every call.
+ * counts, latency and its own CPU time per call. Both serialize the request with protobuf on every
+ * call; each job gets a new client (new connections).
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -20,7 +21,7 @@ const SEED = 1000;
 
 /** A sender plus what must be awaited before the window and closed after it. */
 interface ClientUnderTest extends Sender {
-  /** Resolves once every endpoint can take calls. */
+  /** Resolves once the client can take calls (connected, and for the SDK every endpoint eligible). */
   ready(deadline: number): Promise<void>;
 }
 
