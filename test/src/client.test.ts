@@ -154,6 +154,26 @@ describe('balancing', () => {
 });
 
 describe('health', () => {
+  it('takes a server without the health service as serving', async () => {
+    const { Server, ServerCredentials } = await import('@grpc/grpc-js');
+    const { loadGrpcObject } = await import('@modelserve/proto');
+    const bare = new Server();
+    bare.addService(loadGrpcObject().modelserve.v1.Predictor.service, {
+      Predict: (call: { request: { model_name: string } }, callback: (e: null, r: object) => void) => callback(null, { model_name: call.request.model_name, model_version: '1', outputs: [] }),
+      PredictStream: () => undefined,
+    } as never);
+    const port = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    try {
+      const target = client({ endpoints: `127.0.0.1:${port}` });
+      await allServing(target, 1);
+      await new Promise((r) => setTimeout(r, 300)); // past the watch's first retry, had it ended
+      for (let i = 0; i < 5; i++) expect((await target.predict('anything', input(i))).model).toBe('anything');
+      expect(target.stats().endpoints[0]!.health).toBe('SERVING');
+    } finally {
+      bare.forceShutdown();
+    }
+  });
+
   it('sends no new calls to a NOT_SERVING replica within 1 s, and calls again once it serves', async () => {
     const rr = client({ endpoints: [a.address, b.address, c.address], policy: 'round_robin' });
     await allServing(rr, 3);

@@ -26,6 +26,11 @@ program
   .option('--max-message-bytes <n>', 'largest gRPC message received or sent', integer(1024, 2 ** 31 - 1), 64 * 1024 * 1024)
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
   .option('--inference-delay-ms <ms>', 'add this delay before every inference answer (tests and demos of a slow replica)', integer(0, 60_000), 0)
+  .option('--tls-cert <file>', 'serve TLS with this PEM certificate chain (with --tls-key)')
+  .option('--tls-key <file>', 'PEM private key of --tls-cert')
+  .option('--tls-client-ca <file>', 'require client certificates signed by this PEM CA (mTLS)')
+  .option('--admin-token <token>', 'bearer token required to load, unload, route, reload and set the serving status (default: $MODELSERVE_ADMIN_TOKEN; unset: open)')
+  .option('--inference-token <token>', 'bearer token required by every other call but health and reflection (default: $MODELSERVE_INFERENCE_TOKEN; unset: open)')
   .option('--repository-poll-interval <seconds>', 're-read the model repository this often (0: only on SIGHUP or `modelserve reload`)', integer(0, 86_400), 0)
   .action(serve);
 
@@ -37,6 +42,7 @@ program
   .option('--split <weights>', 'weighted split, e.g. 1=90,2=10 (none to clear)')
   .option('--default <version>', 'default version (none: the highest ready version); a blue-green switch')
   .option('--shadow <version>', 'version that gets a copy of every request, answers compared, never returned (none to clear)')
+  .option('--token <token>', 'admin bearer token (default: $MODELSERVE_ADMIN_TOKEN)')
   .action(route);
 
 program
@@ -44,12 +50,14 @@ program
   .description("restore a model's routing from before its last change")
   .argument('<model>', 'model name')
   .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+  .option('--token <token>', 'admin bearer token (default: $MODELSERVE_ADMIN_TOKEN)')
   .action(rollback);
 
 program
   .command('reload')
   .description('re-read the model repository: new versions load and warm up, removed ones drain, changed files are replaced')
   .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+  .option('--token <token>', 'admin bearer token (default: $MODELSERVE_ADMIN_TOKEN)')
   .action(reload);
 
 program

@@ -60,8 +60,10 @@ export interface ClientOptions {
   policy?: PolicyName | Picker;
   /** DNS re-resolution period, ms. Default 5000. */
   resolveIntervalMs?: number;
-  /** Channel credentials. Default insecure (plaintext). */
+  /** Channel credentials: `credentials.createSsl(ca, key, cert)` for TLS and mTLS. Default insecure (plaintext). */
   credentials?: ChannelCredentials;
+  /** Bearer token sent with every call (`authorization: Bearer <token>`), for servers that require one. */
+  token?: string;
   /** grpc-js channel options for every endpoint. Default: 64 MiB messages. */
   channelOptions?: ChannelOptions;
   /** Watch grpc.health.v1 on every endpoint (true, default), with this service name, or not (false). */
@@ -142,6 +144,9 @@ export function createClient(options: ClientOptions): ModelServeClient {
 
 export class ModelServeClient implements Predictor {
   private readonly endpoints = new Map<string, Endpoint>();
+  /** The endpoints' values, rebuilt when discovery changes them (pickNow runs per call). */
+  private endpointList: Endpoint[] = [];
+  private readonly scratch: Endpoint[] = [];
   private readonly picker: Picker;
   private readonly resolver: Resolver;
   private readonly budget: RetryBudget | undefined;
@@ -192,7 +197,24 @@ export class ModelServeClient implements Predictor {
     const request = encodePredictRequest(model, inputs, options);
     const deadline = Date.now() + (options.timeoutMs ?? this.options.timeoutMs ?? 30_000);
     const call = (endpoint: Endpoint, signal: AbortSignal | undefined) => this.unary(endpoint, rpc().predict, request, deadline, signal);
-    const response = this.options.hedging === undefined ? await this.withRetries(deadline, options.signal, call) : await this.hedged(deadline, options.signal, call);
+    if (this.options.hedging !== undefined) {
+      const response = await this.hedged(deadline, options.signal, call);
+      return decodePredictResponse(response.value, response.endpoint);
+    }
+    // The common case: an endpoint is ready and the first attempt answers; retries only on failure.
+    const first = this.closed || options.signal?.aborted ? undefined : this.pickNow(undefined);
+    if (first !== undefined) {
+      try {
+        return decodePredictResponse(await call(first, options.signal), first.address);
+      } catch (e) {
+        const error = ModelServeError.from(e, first.address);
+        if (options.signal?.aborted) throw cancelled();
+        if (!this.mayRetry(error, 1, deadline, options.signal)) throw error;
+        const response = await this.withRetries(deadline, options.signal, call, new Set([first]), 2);
+        return decodePredictResponse(response.value, response.endpoint);
+      }
+    }
+    const response = await this.withRetries(deadline, options.signal, call);
     return decodePredictResponse(response.value, response.endpoint);
   }
 
@@ -241,21 +263,37 @@ export class ModelServeClient implements Predictor {
     this.resolver.stop();
     for (const endpoint of this.endpoints.values()) endpoint.close();
     this.endpoints.clear();
+    this.endpointList = [];
     this.wake();
   }
 
   // -- internals shared with PredictStream -------------------------------------------------------
 
-  /** An endpoint for the next attempt, preferring ones not in `tried`; waits (until `deadline`) while none can take calls. */
+  /**
+   * An endpoint that can take a call now, preferring ones not in `tried`; undefined when none can.
+   * Allocation-free on the common path: it runs once per call.
+   */
+  pickNow(tried: ReadonlySet<Endpoint> | undefined): Endpoint | undefined {
+    const now = performance.now();
+    const eligible = this.scratch;
+    eligible.length = 0;
+    let excluded = 0;
+    for (const e of this.endpointList) {
+      if (!e.eligible(now)) continue;
+      if (tried !== undefined && tried.has(e)) excluded++;
+      else eligible.push(e);
+    }
+    if (eligible.length === 0 && excluded > 0) for (const e of tried!) if (e.eligible(now) && this.endpoints.get(e.address) === e) eligible.push(e);
+    return eligible.length === 0 ? undefined : (this.picker.pick(eligible) as Endpoint);
+  }
+
+  /** An endpoint for the next attempt (see pickNow); waits (until `deadline`) while none can take calls. */
   async pick(deadline: number, tried: ReadonlySet<Endpoint>, signal: AbortSignal | undefined): Promise<Endpoint> {
     for (;;) {
       if (this.closed) throw new ModelServeError(status.CANCELLED, 'the client is closed');
       if (signal?.aborted) throw cancelled();
-      const now = performance.now();
-      const eligible = [...this.endpoints.values()].filter((e) => e.eligible(now));
-      const fresh = eligible.filter((e) => !tried.has(e));
-      const candidates = fresh.length > 0 ? fresh : eligible;
-      if (candidates.length > 0) return this.picker.pick(candidates) as Endpoint;
+      const chosen = this.pickNow(tried);
+      if (chosen !== undefined) return chosen;
       const remaining = deadline - Date.now();
       const connecting = [...this.endpoints.values()].some((e) => e.health === 'UNKNOWN');
       if (remaining <= 0) throw new ModelServeError(status.DEADLINE_EXCEEDED, `the deadline passed before an endpoint could take the call: ${this.describeEndpoints()}`);
@@ -286,10 +324,17 @@ export class ModelServeClient implements Predictor {
     return this.budget.tryRetry();
   }
 
+  /** Metadata of every call: the bearer token, if any. */
+  callMetadata(): Metadata {
+    const metadata = new Metadata();
+    if (this.options.token !== undefined) metadata.set('authorization', `Bearer ${this.options.token}`);
+    return metadata;
+  }
+
   /** The bidirectional PredictStream call on an endpoint. */
   openStream(endpoint: Endpoint, deadline: number | undefined): ClientDuplexStream<PredictRequest, PredictStreamResponse__Output> {
     const method = rpc().predictStream;
-    return endpoint.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new Metadata(), {
+    return endpoint.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, this.callMetadata(), {
       deadline: deadline ?? Infinity,
     });
   }
@@ -325,6 +370,7 @@ export class ModelServeClient implements Predictor {
         }),
       );
     }
+    this.endpointList = [...this.endpoints.values()];
     this.wake();
   }
 
@@ -384,7 +430,7 @@ export class ModelServeClient implements Predictor {
         if (error !== undefined) reject(error);
         else resolve(value as Res);
       };
-      const call = endpoint.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), { deadline }, (error, value) =>
+      const call = endpoint.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, this.callMetadata(), { deadline }, (error, value) =>
         settle(error === null ? undefined : ModelServeError.from(error, endpoint.address), value),
       );
       const onAbort = (): void => call.cancel();
@@ -397,9 +443,10 @@ export class ModelServeClient implements Predictor {
     deadline: number,
     signal: AbortSignal | undefined,
     attempt: (endpoint: Endpoint, signal: AbortSignal | undefined) => Promise<T>,
+    tried = new Set<Endpoint>(),
+    firstAttempt = 1,
   ): Promise<{ value: T; endpoint: string }> {
-    const tried = new Set<Endpoint>();
-    for (let n = 1; ; n++) {
+    for (let n = firstAttempt; ; n++) {
       const endpoint = await this.pick(deadline, tried, signal);
       tried.add(endpoint);
       try {

@@ -129,11 +129,13 @@ export class Endpoint implements EndpointView {
       {},
     );
     this.watch = call;
+    let errored = false;
     call.on('data', (response: { status: string }) => {
       this.watchBackoffMs = 100;
       this.setHealth(response.status === 'SERVING' ? 'SERVING' : 'NOT_SERVING');
     });
     call.on('error', (error: { code?: number }) => {
+      errored = true;
       if (this.closed || error.code === status.CANCELLED) return;
       // A server without the health service is taken as serving; anything else as unreachable.
       if (error.code === status.UNIMPLEMENTED) {
@@ -143,8 +145,9 @@ export class Endpoint implements EndpointView {
       this.setHealth('UNREACHABLE');
       this.retryWatch();
     });
+    // grpc-js also ends a call that failed: only an end without an error means the watch stopped.
     call.on('end', () => {
-      if (!this.closed && this.watch === call) {
+      if (!errored && !this.closed && this.watch === call) {
         this.setHealth('UNREACHABLE');
         this.retryWatch();
       }

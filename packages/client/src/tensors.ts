@@ -102,6 +102,15 @@ function isTypedArray(value: unknown): value is TypedArrayInput {
 
 /** One caller input as a decoded tensor the codec can encode. */
 export function toDecodedTensor(name: string, input: TensorInput): DecodedTensor {
+  // The common case first: a typed array of its natural datatype with a shape.
+  if (!isTypedArray(input) && isTypedArray(input.data) && input.shape !== undefined) {
+    const natural = arrayDataType.get(input.data.constructor);
+    if (natural !== undefined && (input.datatype === undefined || input.datatype === natural)) {
+      let count = 1;
+      for (const d of input.shape) count *= d;
+      if (count === input.data.length) return { name, datatype: natural, shape: input.shape as number[], data: input.data as NumericTensorData } as DecodedTensor;
+    }
+  }
   const { data, shape: givenShape, datatype: givenType } = isTypedArray(input) ? { data: input, shape: undefined, datatype: undefined } : input;
   const length = data.length;
   const shape = givenShape === undefined ? [length] : [...givenShape];

@@ -23,14 +23,18 @@ export interface RequestFields {
   priority?: number | undefined;
 }
 
+const noOutputs: string[] = [];
+
 /** A PredictRequest with raw inputs that asks for raw outputs. */
 export function encodePredictRequest(model: string, inputs: TensorInputs, fields: RequestFields): PredictRequest {
+  const tensors: PredictRequest['inputs'] = [];
+  for (const name in inputs) tensors.push(encodeTensor(toDecodedTensor(name, inputs[name]!), 'raw'));
   return {
     model_name: model,
     model_version: fields.version === undefined ? '' : String(fields.version),
     id: fields.id ?? '',
-    inputs: Object.entries(inputs).map(([name, input]) => encodeTensor(toDecodedTensor(name, input), 'raw')),
-    outputs: [...(fields.outputs ?? [])],
+    inputs: tensors,
+    outputs: fields.outputs === undefined ? noOutputs : (fields.outputs as string[]),
     output_format: 'OUTPUT_FORMAT_RAW',
     priority: fields.priority ?? 0,
   };

@@ -1,5 +1,7 @@
 /** @modelserve/server: every modelserve API on one grpc-js server and one port. */
-export { startServer, defaultMaxMessageBytes } from './server.js';
+export { startServer, defaultMaxMessageBytes, adminMethods } from './server.js';
+export { requireToken, tokenProblem } from './auth.js';
+export type { AuthOptions } from './auth.js';
 export type { RunningServer, ServerOptions } from './server.js';
 export { grpcStatusOf, callStatusOf } from './status.js';
 export type { CallStatus } from './status.js';

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { adminService } from './admin-service.js';
+import { requireToken, type AuthOptions } from './auth.js';
 import { ServerHealth } from './health.js';
 import { ServerStatsRecorder } from './server-stats.js';
 import { inferenceService } from './inference-service.js';
@@ -27,6 +28,10 @@ export interface ServerOptions {
   logger?: Logger;
   /** The inference backend. Default: onnxruntime in worker threads. */
   backend?: Backend;
+  /** TLS: PEM certificate chain and key; with `clientCa`, clients must present a certificate it signed (mTLS). Default: plaintext. */
+  tls?: { cert: Buffer | string; key: Buffer | string; clientCa?: Buffer | string | undefined } | undefined;
+  /** Bearer tokens: `adminToken` for methods that change state, `inferenceToken` for the rest (health and reflection stay open). */
+  auth?: AuthOptions;
   /**
    * Milliseconds added before each inference answer. For tests and demos of client-side load
    * balancing (a slow replica); default 0.
@@ -49,6 +54,25 @@ export interface RunningServer {
 const reflectionProtoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto/grpc/reflection');
 const reflectionProtos = ['v1/reflection.proto', 'v1alpha/reflection.proto'].map((file) => path.join(reflectionProtoDir, file));
 
+/** Methods that change what the server serves: they need the admin token when one is set. */
+export const adminMethods: readonly string[] = [
+  'LoadModel',
+  'UnloadModel',
+  'SetRouting',
+  'RollbackRouting',
+  'ReloadRepository',
+  'SetServingStatus',
+  'RepositoryModelLoad',
+  'RepositoryModelUnload',
+];
+
+function serverCredentials(tls: ServerOptions['tls']): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  const pem = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
+  const clientCa = tls.clientCa === undefined ? null : pem(tls.clientCa);
+  return ServerCredentials.createSsl(clientCa, [{ cert_chain: pem(tls.cert), private_key: pem(tls.key) }], clientCa !== null);
+}
+
 /** Default largest message: 64 MiB. */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024;
 
@@ -68,13 +92,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcObject = loadGrpcObject();
   const health = new ServerHealth(registry);
   const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0 };
-  server.addService(grpcObject.modelserve.v1.Predictor.service, predictorService(registry, logger, inferenceOptions));
+  const { adminToken, inferenceToken } = options.auth ?? {};
+  const guarded = <T extends object>(handlers: T): T => {
+    const adminOnly = Object.keys(handlers).filter((m) => adminMethods.includes(m));
+    const rest = Object.keys(handlers).filter((m) => !adminMethods.includes(m));
+    return requireToken(requireToken(handlers, adminToken, adminOnly), inferenceToken, rest);
+  };
+  server.addService(grpcObject.modelserve.v1.Predictor.service, guarded(predictorService(registry, logger, inferenceOptions)));
   server.addService(
     grpcObject.inference.GRPCInferenceService.service,
-    inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving }),
+    guarded(inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving })),
   );
   const serverStats = new ServerStatsRecorder();
-  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, health, logger));
+  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, guarded(adminService(registry, serverStats, health, logger)));
   health.addToServer(server);
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(server);
 
@@ -83,7 +113,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+      server.bindAsync(target, serverCredentials(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
     });
   } catch (error) {
     await registry.close();

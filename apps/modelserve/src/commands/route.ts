@@ -1,5 +1,14 @@
 import type { ListModelsResponse__Output, Routing__Output, RoutingResponse__Output } from '@modelserve/proto';
+import { Metadata } from '@grpc/grpc-js';
 import { call, connect } from '../client.js';
+
+/** The admin bearer token as call metadata: --token, else $MODELSERVE_ADMIN_TOKEN. */
+function adminMetadata(token: string | undefined): Metadata {
+  const metadata = new Metadata();
+  const value = token ?? process.env['MODELSERVE_ADMIN_TOKEN'];
+  if (value !== undefined && value !== '') metadata.set('authorization', `Bearer ${value}`);
+  return metadata;
+}
 
 /** Options of `modelserve route`. */
 export interface RouteOptions {
@@ -10,6 +19,7 @@ export interface RouteOptions {
   default?: string;
   /** A version, or `none`. */
   shadow?: string;
+  token?: string;
 }
 
 /** `1=90,2=10` as a split; throws with the expected form otherwise. */
@@ -42,7 +52,7 @@ export async function route(model: string, options: RouteOptions): Promise<void>
       split: options.split === undefined ? (current.routing?.split ?? []) : parseSplit(options.split),
       shadow_version: options.shadow === undefined ? (current.routing?.shadow_version ?? '') : options.shadow === 'none' ? '' : options.shadow,
     };
-    const set = await call<RoutingResponse__Output>((cb) => client.admin.SetRouting({ name: model, routing }, cb));
+    const set = await call<RoutingResponse__Output>((cb) => client.admin.SetRouting({ name: model, routing }, adminMetadata(options.token), cb));
     console.log(describeRouting(model, set.routing, set.history));
   } finally {
     client.close();
@@ -50,10 +60,10 @@ export async function route(model: string, options: RouteOptions): Promise<void>
 }
 
 /** Restores the routing in force before the last change. */
-export async function rollback(model: string, options: { address: string }): Promise<void> {
+export async function rollback(model: string, options: { address: string; token?: string }): Promise<void> {
   const client = connect(options.address);
   try {
-    const response = await call<RoutingResponse__Output>((cb) => client.admin.RollbackRouting({ name: model }, cb));
+    const response = await call<RoutingResponse__Output>((cb) => client.admin.RollbackRouting({ name: model }, adminMetadata(options.token), cb));
     console.log(describeRouting(model, response.routing, response.history));
   } finally {
     client.close();
@@ -61,10 +71,10 @@ export async function rollback(model: string, options: { address: string }): Pro
 }
 
 /** Re-reads the model repository on the server and prints the models' states. */
-export async function reload(options: { address: string }): Promise<void> {
+export async function reload(options: { address: string; token?: string }): Promise<void> {
   const client = connect(options.address);
   try {
-    const response = await call<ListModelsResponse__Output>((cb) => client.admin.ReloadRepository({}, cb));
+    const response = await call<ListModelsResponse__Output>((cb) => client.admin.ReloadRepository({}, adminMetadata(options.token), cb));
     for (const m of response.models) console.log(`${m.name}: ${m.versions.map((v) => `${v.version} ${v.state.replace('VERSION_STATE_', '')}`).join(', ') || 'no versions'}`);
   } finally {
     client.close();

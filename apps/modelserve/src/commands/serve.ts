@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '@modelserve/server';
 import { pino } from 'pino';
@@ -14,6 +15,22 @@ export interface ServeOptions {
   logLevel: string;
   inferenceDelayMs: number;
   repositoryPollInterval: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  adminToken?: string;
+  inferenceToken?: string;
+}
+
+/** The TLS files the options name, read; undefined for plaintext. */
+async function tlsFiles(options: ServeOptions): Promise<{ cert: Buffer; key: Buffer; clientCa?: Buffer } | undefined> {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) {
+    if (options.tlsClientCa !== undefined) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (options.tlsCert === undefined || options.tlsKey === undefined) throw new Error('--tls-cert and --tls-key go together');
+  const [cert, key, clientCa] = await Promise.all([readFile(options.tlsCert), readFile(options.tlsKey), options.tlsClientCa === undefined ? undefined : readFile(options.tlsClientCa)]);
+  return clientCa === undefined ? { cert, key } : { cert, key, clientCa };
 }
 
 /** Serves a model repository until SIGINT or SIGTERM. */
@@ -41,6 +58,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     port: options.port,
     maxMessageBytes: options.maxMessageBytes,
     inferenceDelayMs: options.inferenceDelayMs,
+    tls: await tlsFiles(options),
+    auth: {
+      adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
+      inferenceToken: options.inferenceToken ?? process.env['MODELSERVE_INFERENCE_TOKEN'],
+    },
     logger,
   });
   for (const model of server.registry.list()) {
