@@ -243,6 +243,44 @@ describe('failure', () => {
   });
 });
 
+describe('rolling restart', () => {
+  it('loses no call while each of three replicas is drained with SIGTERM and replaced in turn', async () => {
+    const fleet = await Promise.all([startReplica(repository), startReplica(repository), startReplica(repository)]);
+    extra.push(...fleet);
+    let list: ResolvedEndpoint[] = fleet.map((r) => ({ address: r.address }));
+    const target = client({ endpoints: pollingResolver(async () => list, 200), policy: 'least_request' });
+    await allServing(target, 3);
+    const failures: string[] = [];
+    let answered = 0;
+    let stop = false;
+    const traffic = Promise.all(
+      Array.from({ length: 16 }, async (_, worker) => {
+        for (let i = 0; !stop; i++) {
+          await target.predict('tiny_mlp', input(worker * 1_000_000 + i)).then(
+            () => answered++,
+            (e: Error) => failures.push(e.message),
+          );
+        }
+      }),
+    );
+    for (let i = 0; i < fleet.length; i++) {
+      const old = fleet[i]!;
+      const fresh = await startReplica(repository);
+      extra.push(fresh);
+      list = [...list, { address: fresh.address }];
+      // Drained before discovery drops it, as when Kubernetes signals a pod: NOT_SERVING at once,
+      // accepted calls finish, new ones are refused (the SDK retries them elsewhere), then exit.
+      await old.stop('SIGTERM');
+      list = list.filter((e) => e.address !== old.address);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await traffic;
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(500);
+  }, 60_000);
+});
+
 describe('discovery', () => {
   it('sees a replica added to the resolver within the re-resolution period, and sends none to one removed', async () => {
     let list: ResolvedEndpoint[] = [{ address: a.address }, { address: b.address }];
