@@ -90,4 +90,19 @@ describe('onnxruntime backend', () => {
       code: 'Unavailable',
     });
   });
+
+  it('restarts a worker that dies, and serves the next run on the new one', async () => {
+    const model = cnn({ seed: 2 });
+    const instance = await start('cnn-crash', model.bytes);
+    const one = Float32Array.from({ length: 784 }, (_, i) => (i % 7) / 7);
+    const run = () => instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 1, 28, 28], data: one.slice() }], []);
+    await run();
+    // The worker thread dies between runs. (Ending it while onnxruntime's native run is in progress
+    // aborts the whole process inside onnxruntime-node, so no test can kill it mid-run.)
+    await (instance as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const [y] = await run();
+    const expected = model.forward(one, 1);
+    (y!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
+    expect((instance as unknown as { restarts: number }).restarts).toBe(1);
+  });
 });

@@ -43,26 +43,25 @@ class OnnxRuntimeInstance implements ModelInstance {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  /** Set while a worker that died is being replaced; runs wait for it. */
+  private restarting: Promise<void> | undefined;
+  /** Workers started to replace ones that died. */
+  restarts = 0;
 
   private constructor(
-    private readonly worker: Worker,
-    private readonly label: string,
+    private worker: Worker,
+    private readonly options: InstanceOptions,
     readonly signature: ModelSignature,
   ) {
-    worker.on('message', (message: FromWorker) => this.onMessage(message));
-    worker.on('error', (error) => this.fail(`worker failed: ${error.message}`));
-    worker.on('exit', (code) => this.fail(`worker exited with code ${code}`));
+    this.watch(worker);
+  }
+
+  private get label(): string {
+    return this.options.label;
   }
 
   static async start(options: InstanceOptions): Promise<OnnxRuntimeInstance> {
-    const init: WorkerInit = { modelFile: options.modelFile, intraOpThreads: options.intraOpThreads };
-    const worker = new Worker(workerUrl, { workerData: init });
-    const loaded = await firstMessage(worker);
-    if (loaded.kind !== 'loaded') {
-      await worker.terminate();
-      const message = loaded.kind === 'load-failed' ? loaded.message : 'unexpected message while loading';
-      throw new ModelServeError('FailedPrecondition', `onnxruntime cannot load ${options.label}: ${message}`);
-    }
+    const { worker, loaded } = await spawnWorker(options);
     let signature: ModelSignature;
     try {
       signature = { inputs: toSpecs(loaded.inputs, options.label, 'input'), outputs: toSpecs(loaded.outputs, options.label, 'output') };
@@ -70,11 +69,44 @@ class OnnxRuntimeInstance implements ModelInstance {
       await worker.terminate();
       throw error;
     }
-    return new OnnxRuntimeInstance(worker, options.label, signature);
+    return new OnnxRuntimeInstance(worker, options, signature);
+  }
+
+  private watch(worker: Worker): void {
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (error) => this.died(worker, `worker failed: ${error.message}`));
+    worker.on('exit', (code) => this.died(worker, `worker exited with code ${code}`));
+  }
+
+  /**
+   * A worker that dies (a crash in onnxruntime, an out-of-memory kill of the thread) fails the
+   * runs it held with Internal and is replaced by a new one; runs meanwhile wait for it.
+   */
+  private died(worker: Worker, reason: string): void {
+    if (this.closed || worker !== this.worker) return;
+    for (const pending of this.pending.values()) pending.reject(new ModelServeError('Internal', `${this.label}: ${reason}; the run was lost and the instance restarts`));
+    this.pending.clear();
+    this.restarts++;
+    this.restarting ??= spawnWorker(this.options).then(
+      ({ worker: fresh }) => {
+        this.restarting = undefined;
+        if (this.closed) {
+          void fresh.terminate();
+          return;
+        }
+        this.worker = fresh;
+        this.watch(fresh);
+      },
+      (error: unknown) => {
+        this.restarting = undefined;
+        this.fail(`${reason}, and it could not restart: ${(error as Error).message}`);
+      },
+    );
   }
 
   run(inputs: NamedTensor[], outputs: readonly string[], options: RunOptions = {}): Promise<NamedTensor[]> {
     if (this.closed) return Promise.reject(new ModelServeError('Unavailable', `${this.label} is unloading`));
+    if (this.restarting !== undefined) return this.restarting.then(() => this.run(inputs, outputs, options));
     const transfer: ArrayBuffer[] = [];
     const movable = options.movable === true;
     const wire: WireTensor[] = inputs.map((t) => toWire(t, this.label, movable, transfer));
@@ -114,6 +146,19 @@ class OnnxRuntimeInstance implements ModelInstance {
     for (const pending of this.pending.values()) pending.reject(new ModelServeError('Unavailable', reason));
     this.pending.clear();
   }
+}
+
+/** A worker with its session loaded; `FailedPrecondition` with onnxruntime's reason when it cannot load. */
+async function spawnWorker(options: InstanceOptions): Promise<{ worker: Worker; loaded: Extract<FromWorker, { kind: 'loaded' }> }> {
+  const init: WorkerInit = { modelFile: options.modelFile, intraOpThreads: options.intraOpThreads };
+  const worker = new Worker(workerUrl, { workerData: init });
+  const loaded = await firstMessage(worker);
+  if (loaded.kind !== 'loaded') {
+    await worker.terminate();
+    const message = loaded.kind === 'load-failed' ? loaded.message : 'unexpected message while loading';
+    throw new ModelServeError('FailedPrecondition', `onnxruntime cannot load ${options.label}: ${message}`);
+  }
+  return { worker, loaded };
 }
 
 /** The worker's first message, or a load failure if it dies first. Leaves no listeners behind. */

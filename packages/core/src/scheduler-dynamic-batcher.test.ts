@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelInstance } from './backend.js';
 import { DynamicBatcher, type DynamicBatcherOptions } from './scheduler-dynamic-batcher.js';
+import { ModelServeError } from './errors.js';
 import { VersionStats } from './statistics.js';
 import type { NamedTensor } from './tensor.js';
 import { gate } from './testing/fake-backend.js';
@@ -169,6 +170,30 @@ describe('dynamic batcher', () => {
     await releaseAll(held, [running]);
     await draining;
     expect(drained).toBe(true);
+  });
+
+  it('answers every request of a batch whose run throws with the error, and goes on serving', async () => {
+    let calls = 0;
+    const flaky: ModelInstance = {
+      signature: { inputs: [], outputs: [] },
+      run: async (inputs) => {
+        calls++;
+        if (calls === 2) throw new ModelServeError('Internal', 'backend crashed mid-batch');
+        await tick();
+        const x = inputs[0]!;
+        return [{ name: 'y', datatype: 'FP32', shape: x.shape, data: (x.data as Float32Array).map((v) => v * 2) }];
+      },
+      close: async () => undefined,
+    };
+    const stats = new VersionStats();
+    const scheduler = new DynamicBatcher([flaky], { label: 'm/1', batching: true, maxBatchSize: 4, stats });
+    const first = scheduler.enqueue(job(1));
+    const crashed = [scheduler.enqueue(job(2)), scheduler.enqueue(job(3))]; // queued behind the first: one batch
+    await first;
+    for (const r of crashed) await expect(r).rejects.toMatchObject({ code: 'Internal', message: 'backend crashed mid-batch' });
+    const after = await scheduler.enqueue(job(4));
+    expect([...(after[0]!.data as Float32Array)]).toEqual([8]);
+    expect(stats.snapshot('m', 1)).toMatchObject({ requestCount: 2, failureCount: 2 });
   });
 
   it('counts requests, batches, inferences and batch sizes', async () => {
