@@ -6,6 +6,7 @@
 import type { Metadata, sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import type { CancelSignal, InferenceRequest, InferenceResponse, Logger, ModelRegistry } from '@modelserve/core';
 import { CallCancellation, deadlineOf } from './call-deadline.js';
+import { assertWellFormed } from './malformed.js';
 import { callStatusOf, serviceErrorOf, type CallStatus } from './status.js';
 import { serveStream } from './stream.js';
 
@@ -54,6 +55,7 @@ async function infer<Req, Res>(
   context: CallContext,
   options: InferenceCallOptions,
 ): Promise<Res> {
+  assertWellFormed(request);
   const { request: core, encode } = codec.decode(request, context);
   const response = await registry.infer(core);
   if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);

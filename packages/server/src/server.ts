@@ -7,6 +7,7 @@ import path from 'node:path';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { adminService } from './admin-service.js';
 import { requireToken, type AuthOptions } from './auth.js';
+import { refuseMalformed, tolerantService } from './malformed.js';
 import { ServerHealth } from './health.js';
 import { ServerStatsRecorder } from './server-stats.js';
 import { inferenceService } from './inference-service.js';
@@ -96,15 +97,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const guarded = <T extends object>(handlers: T): T => {
     const adminOnly = Object.keys(handlers).filter((m) => adminMethods.includes(m));
     const rest = Object.keys(handlers).filter((m) => !adminMethods.includes(m));
-    return requireToken(requireToken(handlers, adminToken, adminOnly), inferenceToken, rest);
+    return refuseMalformed(requireToken(requireToken(handlers, adminToken, adminOnly), inferenceToken, rest));
   };
-  server.addService(grpcObject.modelserve.v1.Predictor.service, guarded(predictorService(registry, logger, inferenceOptions)));
+  server.addService(tolerantService(grpcObject.modelserve.v1.Predictor.service), guarded(predictorService(registry, logger, inferenceOptions)));
   server.addService(
-    grpcObject.inference.GRPCInferenceService.service,
+    tolerantService(grpcObject.inference.GRPCInferenceService.service),
     guarded(inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving })),
   );
   const serverStats = new ServerStatsRecorder();
-  server.addService(grpcObject.modelserve.v1.ModelAdmin.service, guarded(adminService(registry, serverStats, health, logger)));
+  server.addService(tolerantService(grpcObject.modelserve.v1.ModelAdmin.service), guarded(adminService(registry, serverStats, health, logger)));
   health.addToServer(server);
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(server);
 

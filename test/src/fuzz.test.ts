@@ -1,0 +1,151 @@
+/**
+ * Hostile input, bounded in time and count: random bytes, mutated valid messages and random
+ * well-formed requests to every unary RPC, and malformed gRPC frames on raw HTTP/2. The server must
+ * answer every call with a status, stay healthy and keep its memory bounded.
+ */
+import { connect, constants } from 'node:http2';
+import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { loadPackageDefinition } from '@modelserve/proto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureRepository } from './support/fixtures.js';
+import { startTestServer, unary, type TestServer } from './support/server.js';
+import { fp32, sampleValues, wire } from './support/tensors.js';
+
+let t: TestServer;
+let raw: Client;
+beforeAll(async () => {
+  t = await startTestServer({ modelRepository: await fixtureRepository() });
+  raw = new Client(t.server.address, credentials.createInsecure());
+}, 60_000);
+afterAll(async () => {
+  raw.close();
+  await t.close();
+});
+
+interface MethodDef {
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  requestSerialize(value: object): Buffer;
+}
+const definition = loadPackageDefinition() as unknown as Record<string, Record<string, MethodDef>>;
+const services = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAdmin', 'inference.GRPCInferenceService'];
+const unaryMethods = services.flatMap((s) => Object.values(definition[s]!).filter((m) => !m.requestStream && !m.responseStream));
+const identity = (b: Buffer): Buffer => b;
+
+/** Sends raw bytes as the request of a unary method; resolves with the status code (0 for OK). */
+function sendBytes(path: string, bytes: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer from ${path} within 10 s`)), 10_000);
+    raw.makeUnaryRequest(path, identity, identity, bytes, new Metadata(), { deadline: Date.now() + 10_000 }, (error: ServiceError | null) => {
+      clearTimeout(timer);
+      resolve(error === null ? 0 : error.code);
+    });
+  });
+}
+
+const valid = definition['modelserve.v1.Predictor']!['Predict']!.requestSerialize({
+  model_name: 'mnist_mlp',
+  inputs: [wire(fp32('input', [1, 784], sampleValues(784, 1)))],
+});
+
+describe('hostile input', () => {
+  it('answers random bytes, mutated messages and random requests to every unary RPC with a status, and stays healthy', async () => {
+    const rssBefore = process.memoryUsage().rss;
+    const statuses = new Map<number, number>();
+    let tried = 0;
+    const record = (code: number): void => {
+      tried++;
+      statuses.set(code, (statuses.get(code) ?? 0) + 1);
+    };
+    const until = Date.now() + 15_000;
+    // Random bytes to every unary method.
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...unaryMethods), fc.uint8Array({ maxLength: 512 }), async (method, bytes) => {
+        record(await sendBytes(method.path, Buffer.from(bytes)));
+      }),
+      { numRuns: 400, interruptAfterTimeLimit: Math.max(1000, until - Date.now()), seed: 20261124 },
+    );
+    // A valid Predict request with bytes flipped, cut or appended.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.nat({ max: valid.length }),
+        fc.uint8Array({ maxLength: 64 }),
+        async (flips, cut, tail) => {
+          const bytes = Buffer.concat([Buffer.from(valid.subarray(0, cut)), Buffer.from(tail)]);
+          for (const [at, value] of flips) if (at < bytes.length) bytes[at] = value;
+          record(await sendBytes('/modelserve.v1.Predictor/Predict', bytes));
+        },
+      ),
+      { numRuns: 400, interruptAfterTimeLimit: Math.max(1000, until - Date.now()), seed: 7 },
+    );
+    // Well-formed requests with random datatypes, shapes and contents.
+    const tensor = fc.record({
+      name: fc.oneof(fc.constant('input'), fc.string({ maxLength: 20 })),
+      datatype: fc.oneof(fc.constantFrom('FP32', 'INT64', 'BYTES', 'BOOL', 'FP16', 'BF16', 'UINT64'), fc.string({ maxLength: 8 })),
+      shape: fc.array(fc.oneof(fc.integer({ min: -3, max: 1000 }), fc.constantFrom(2 ** 31, 2 ** 53, -(2 ** 40))), { maxLength: 8 }).map((s) => s.map(String)),
+      raw_contents: fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)),
+      contents: fc.record({ fp32_contents: fc.array(fc.float(), { maxLength: 64 }), int64_contents: fc.array(fc.bigInt().map(String), { maxLength: 8 }) }),
+    });
+    const serialize = definition['modelserve.v1.Predictor']!['Predict']!.requestSerialize;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ model_name: fc.constantFrom('mnist_mlp', 'tiny_mlp', 'datatypes', 'any_rank', 'multi_io', '', '../x'), inputs: fc.array(tensor, { maxLength: 4 }), outputs: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }) }),
+        async (request) => {
+          let bytes: Buffer;
+          try {
+            bytes = serialize(request);
+          } catch {
+            return; // not encodable (e.g. an int64 beyond range): nothing reaches the server
+          }
+          record(await sendBytes('/modelserve.v1.Predictor/Predict', bytes));
+        },
+      ),
+      { numRuns: 400, interruptAfterTimeLimit: Math.max(1000, until - Date.now()), seed: 11 },
+    );
+    console.info(`fuzz: ${tried} inputs, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
+    expect(tried).toBeGreaterThan(300);
+    // Bad input is the caller's fault: never INTERNAL (13) or UNKNOWN (2).
+    expect([statuses.get(13) ?? 0, statuses.get(2) ?? 0]).toEqual([0, 0]);
+    // Still serving, and memory bounded.
+    const ok = await unary((cb) => t.predictor.Predict({ model_name: 'mnist_mlp', inputs: [wire(fp32('input', [1, 784], sampleValues(784, 2)))] }, cb));
+    expect(ok).toBeDefined();
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024);
+  }, 60_000);
+
+  it('answers malformed gRPC frames on raw HTTP/2 with a status', async () => {
+    const session = connect(`http://${t.server.address}`);
+    const frames = [
+      Buffer.from([0, 0, 0, 0, 9, 1, 2]), // length says 9, 2 bytes follow
+      Buffer.from([1, 0, 0, 0, 2, 1, 2]), // compressed flag without grpc-encoding
+      Buffer.from([0, 0xff, 0xff, 0xff, 0xff]), // 4 GiB message length
+      Buffer.from([7]), // a lone byte
+    ];
+    try {
+      for (const frame of frames) {
+        const status = await new Promise<string>((resolve, reject) => {
+          const stream = session.request({
+            [constants.HTTP2_HEADER_METHOD]: 'POST',
+            [constants.HTTP2_HEADER_PATH]: '/modelserve.v1.Predictor/Predict',
+            'content-type': 'application/grpc',
+            te: 'trailers',
+          });
+          let code: string | undefined;
+          stream.on('response', (headers) => (code = headers['grpc-status'] as string | undefined));
+          stream.on('trailers', (trailers) => (code = trailers['grpc-status'] as string | undefined));
+          stream.on('close', () => (code === undefined ? reject(new Error('closed without a grpc-status')) : resolve(code)));
+          stream.on('error', reject);
+          stream.resume();
+          stream.end(frame);
+        });
+        expect(Number(status), frame.toString('hex')).toBeGreaterThan(0);
+      }
+    } finally {
+      session.close();
+    }
+    const ok = await unary((cb) => t.predictor.Predict({ model_name: 'tiny_mlp', inputs: [wire(fp32('input', [1, 4], [1, 2, 3, 4]))] }, cb));
+    expect(ok).toBeDefined();
+  });
+});
