@@ -102,10 +102,17 @@ describe('ModelAdmin', () => {
   });
 
   it('refuses names that could escape the repository, and unknown versions', async () => {
-    for (const name of ['../mnist_mlp', '/etc', 'a/b', '..']) {
+    for (const name of ['../mnist_mlp', '/etc', 'a/b', '..', '.hidden', 'a\\b', 'nul\u0000byte', 'x'.repeat(129), '', 'C:\\Windows', '%2e%2e']) {
       const error = await failure(unary((cb) => t.admin.LoadModel({ name, version: '' }, cb)));
-      expect(error.code, name).toBe(status.INVALID_ARGUMENT);
+      expect(error.code, JSON.stringify(name)).toBe(status.INVALID_ARGUMENT);
+      const infer = await failure(unary((cb) => t.predictor.Predict({ model_name: name, inputs: [wire(fp32('input', [1, 784], new Float32Array(784)))] }, cb)));
+      expect(infer.code, JSON.stringify(name)).toBe(status.INVALID_ARGUMENT);
     }
+    for (const version of ['../1', '1/../2', '-1', '1e3', 'x'.repeat(200)]) {
+      const error = await failure(unary((cb) => t.admin.LoadModel({ name: 'mnist_mlp', version }, cb)));
+      expect(error.code, version).toBe(status.INVALID_ARGUMENT);
+    }
+    expect(t.server.registry.list().map((m) => m.name)).not.toContain('..');
     const error = await failure(unary((cb) => t.admin.LoadModel({ name: 'mnist_mlp', version: '5' }, cb)));
     expect([error.code, error.details]).toEqual([status.NOT_FOUND, "model 'mnist_mlp' has no version 5 on disk; versions: 1, 2"]);
   });

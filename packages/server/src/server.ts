@@ -23,6 +23,13 @@ export interface ServerOptions {
   port?: number;
   /** Largest message received or sent, in bytes; larger ones get RESOURCE_EXHAUSTED. Default 64 MiB. */
   maxMessageBytes?: number;
+  /** Concurrent calls (HTTP/2 streams) per client connection; more wait for one to finish. Default 256. */
+  maxConcurrentStreams?: number;
+  /**
+   * Connections are closed (gracefully, GOAWAY) after this long, so clients reconnect and
+   * rebalance over replicas that appeared since. Default 300000 (5 min); 0 for never.
+   */
+  maxConnectionAgeMs?: number;
   /** Requests in flight per PredictStream or ModelStreamInfer before reading pauses. Default 256. */
   maxInflightPerStream?: number;
   /** Structured logger (pino fits). Default: silent. */
@@ -86,9 +93,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.backend ? { backend: options.backend } : {}),
   });
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
+  const maxConnectionAgeMs = options.maxConnectionAgeMs ?? 300_000;
   const server = new Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 256,
+    ...(maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': 30_000 } : {}),
   });
   const grpcObject = loadGrpcObject();
   const health = new ServerHealth(registry);

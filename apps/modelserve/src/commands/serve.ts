@@ -15,6 +15,9 @@ export interface ServeOptions {
   logLevel: string;
   inferenceDelayMs: number;
   repositoryPollInterval: number;
+  maxConcurrentStreams: number;
+  maxConnectionAgeMs: number;
+  drainGraceMs: number;
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
@@ -58,6 +61,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     port: options.port,
     maxMessageBytes: options.maxMessageBytes,
     inferenceDelayMs: options.inferenceDelayMs,
+    maxConcurrentStreams: options.maxConcurrentStreams,
+    maxConnectionAgeMs: options.maxConnectionAgeMs,
     tls: await tlsFiles(options),
     auth: {
       adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
@@ -73,7 +78,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const stop = (signal: string): void => {
     clearInterval(poll);
     logger.info({ signal }, 'shutting down');
-    server.close().then(
+    server.close(options.drainGraceMs).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
