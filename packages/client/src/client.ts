@@ -193,29 +193,30 @@ export class ModelServeClient implements Predictor {
     return [...this.endpoints.values()].filter((e) => !e.retired).map((e) => e.address);
   }
 
-  async predict(model: string, inputs: TensorInputs, options: PredictOptions = {}): Promise<PredictResult> {
-    const request = encodePredictRequest(model, inputs, options);
+  predict(model: string, inputs: TensorInputs, options: PredictOptions = {}): Promise<PredictResult> {
+    let request: PredictRequest;
+    try {
+      request = encodePredictRequest(model, inputs, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const deadline = Date.now() + (options.timeoutMs ?? this.options.timeoutMs ?? 30_000);
-    const call = (endpoint: Endpoint, signal: AbortSignal | undefined) => this.unary(endpoint, rpc().predict, request, deadline, signal);
-    if (this.options.hedging !== undefined) {
-      const response = await this.hedged(deadline, options.signal, call);
-      return decodePredictResponse(response.value, response.endpoint);
-    }
-    // The common case: an endpoint is ready and the first attempt answers; retries only on failure.
-    const first = this.closed || options.signal?.aborted ? undefined : this.pickNow(undefined);
-    if (first !== undefined) {
-      try {
-        return decodePredictResponse(await call(first, options.signal), first.address);
-      } catch (e) {
+    const signal = options.signal;
+    const call = (endpoint: Endpoint, s: AbortSignal | undefined) => this.unary(endpoint, rpc().predict, request, deadline, s);
+    const decode = (response: { value: PredictResponse__Output; endpoint: string }): PredictResult => decodePredictResponse(response.value, response.endpoint);
+    if (this.options.hedging !== undefined) return this.hedged(deadline, signal, call).then(decode);
+    // The common case, kept to one promise: an endpoint is ready and the first attempt answers.
+    const first = this.closed || signal?.aborted ? undefined : this.pickNow(undefined);
+    if (first === undefined) return this.withRetries(deadline, signal, call).then(decode);
+    return call(first, signal).then(
+      (value) => decodePredictResponse(value, first.address),
+      (e: unknown) => {
         const error = ModelServeError.from(e, first.address);
-        if (options.signal?.aborted) throw cancelled();
-        if (!this.mayRetry(error, 1, deadline, options.signal)) throw error;
-        const response = await this.withRetries(deadline, options.signal, call, new Set([first]), 2);
-        return decodePredictResponse(response.value, response.endpoint);
-      }
-    }
-    const response = await this.withRetries(deadline, options.signal, call);
-    return decodePredictResponse(response.value, response.endpoint);
+        if (signal?.aborted) throw cancelled();
+        if (!this.mayRetry(error, 1, deadline, signal)) throw error;
+        return this.withRetries(deadline, signal, call, new Set([first]), 2).then(decode);
+      },
+    );
   }
 
   async models(): Promise<ModelInfo[]> {
