@@ -13,7 +13,7 @@ import { createLocalPredictor } from '@modelserve/client/local';
 import { demoTinyMlp } from '@modelserve/model-zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servedDuring, startReplica, tinyRepository, type Replica } from './support/replicas.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, unary } from './support/server.js';
 import { sampleValues } from './support/tensors.js';
 
 let repository: string;
@@ -279,6 +279,22 @@ describe('rolling restart', () => {
     expect(failures).toEqual([]);
     expect(answered).toBeGreaterThan(500);
   }, 60_000);
+});
+
+describe('drain by admin call', () => {
+  it('ModelAdmin/Drain turns the replica NOT_SERVING, finishes calls in flight, and the process exits', async () => {
+    const replica = await startReplica(repository, 200);
+    extra.push(replica);
+    const target = client({ endpoints: [replica.address], retry: false });
+    await allServing(target, 1);
+    const inFlight = target.predict('tiny_mlp', input(1)); // answered after 200 ms
+    await new Promise((r) => setTimeout(r, 50));
+    const exited = new Promise<number | null>((resolve) => replica.process.once('exit', resolve));
+    await unary((cb) => replica.admin.Drain({ grace_ms: 5000 }, cb));
+    expect((await inFlight).outputs['output']!.shape).toEqual([1, 3]);
+    expect(await exited).toBe(0);
+    await eventually(() => target.stats().endpoints[0]!.health !== 'SERVING', 2000, 'not serving after drain');
+  });
 });
 
 describe('discovery', () => {

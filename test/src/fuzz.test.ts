@@ -15,7 +15,9 @@ import { fp32, sampleValues, wire } from './support/tensors.js';
 let t: TestServer;
 let raw: Client;
 beforeAll(async () => {
-  t = await startTestServer({ modelRepository: await fixtureRepository() });
+  // With an admin token, as a server exposed to untrusted callers runs: random bytes that happen to
+  // decode as Drain or UnloadModel are refused instead of draining the server under test.
+  t = await startTestServer({ modelRepository: await fixtureRepository(), auth: { adminToken: 'fuzz-admin-token' } });
   raw = new Client(t.server.address, credentials.createInsecure());
 }, 60_000);
 afterAll(async () => {

@@ -50,6 +50,7 @@ describe('loadGrpcObject', () => {
     const predictor: PredictorDefinition = v1.Predictor.service;
     expect(Object.keys(predictor).sort()).toEqual(['Predict', 'PredictStream']);
     expect(Object.keys(v1.ModelAdmin.service).sort()).toEqual([
+      'Drain',
       'GetModelMetadata',
       'GetModelStatistics',
       'GetRouting',

@@ -54,6 +54,8 @@ export type { GetRoutingRequest, GetRoutingRequest__Output } from './generated/m
 export type { SetRoutingRequest, SetRoutingRequest__Output } from './generated/modelserve/v1/SetRoutingRequest.js';
 export type { RoutingResponse, RoutingResponse__Output } from './generated/modelserve/v1/RoutingResponse.js';
 export type { ReloadRepositoryRequest, ReloadRepositoryRequest__Output } from './generated/modelserve/v1/ReloadRepositoryRequest.js';
+export type { DrainRequest, DrainRequest__Output } from './generated/modelserve/v1/DrainRequest.js';
+export type { DrainResponse, DrainResponse__Output } from './generated/modelserve/v1/DrainResponse.js';
 // Enums are values too: objects mapping each name to itself (enums travel as strings).
 export { OutputFormat } from './generated/modelserve/v1/OutputFormat.js';
 export type { OutputFormat__Output } from './generated/modelserve/v1/OutputFormat.js';

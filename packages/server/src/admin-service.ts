@@ -100,7 +100,13 @@ function answer<T>(callback: sendUnaryData<T>, logger: Logger, body: () => T | P
 type Call<Req> = ServerUnaryCall<Req, unknown>;
 
 /** `modelserve.v1.ModelAdmin` over a model registry. */
-export function adminService(registry: ModelRegistry, serverStats: ServerStatsRecorder, health: ServerHealth, logger: Logger): ModelAdminHandlers {
+export function adminService(
+  registry: ModelRegistry,
+  serverStats: ServerStatsRecorder,
+  health: ServerHealth,
+  logger: Logger,
+  drain: (graceMs: number | undefined) => void = () => undefined,
+): ModelAdminHandlers {
   return {
     ListModels(_call: Call<unknown>, callback) {
       answer(callback, logger, () => ({ models: registry.list().map(toWireStatus) }));
@@ -142,6 +148,12 @@ export function adminService(registry: ModelRegistry, serverStats: ServerStatsRe
     },
     ReloadRepository(_call: Call<unknown>, callback) {
       answer(callback, logger, async () => ({ models: (await registry.reload()).map(toWireStatus) }));
+    },
+    Drain(call: Call<{ grace_ms: number }>, callback) {
+      logger.info({ grace_ms: call.request.grace_ms }, 'drain requested');
+      callback(null, {});
+      // After the answer is on its way: the drain waits for accepted calls, this one included.
+      setImmediate(() => drain(call.request.grace_ms > 0 ? call.request.grace_ms : undefined));
     },
     SetServingStatus(call: Call<{ serving: boolean }>, callback) {
       answer(callback, logger, () => {

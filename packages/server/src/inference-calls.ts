@@ -39,10 +39,17 @@ export interface StreamCodec<Req, Res, StreamRes> extends InferenceCodec<Req, Re
   failed(request: Req, status: CallStatus): StreamRes;
 }
 
+/** Inference requests accepted and not yet answered, across every API: what a drain waits for. */
+export class InflightRequests {
+  active = 0;
+}
+
 /** What every inference API shares beyond the registry. */
 export interface InferenceCallOptions {
   /** Milliseconds added before each answer (tests and demos of a slow replica); 0 for none. */
   delayMs?: number;
+  /** Counts requests in flight, for draining. */
+  inflight?: InflightRequests;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,10 +63,16 @@ async function infer<Req, Res>(
   options: InferenceCallOptions,
 ): Promise<Res> {
   assertWellFormed(request);
-  const { request: core, encode } = codec.decode(request, context);
-  const response = await registry.infer(core);
-  if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);
-  return encode(response);
+  const counter = options.inflight;
+  if (counter !== undefined) counter.active++;
+  try {
+    const { request: core, encode } = codec.decode(request, context);
+    const response = await registry.infer(core);
+    if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);
+    return encode(response);
+  } finally {
+    if (counter !== undefined) counter.active--;
+  }
 }
 
 /** Answers a unary inference call; the call's deadline and cancellation reach the queue. */

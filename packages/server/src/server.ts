@@ -10,6 +10,7 @@ import { requireToken, type AuthOptions } from './auth.js';
 import { refuseMalformed, tolerantService } from './malformed.js';
 import { ServerHealth } from './health.js';
 import { ServerStatsRecorder } from './server-stats.js';
+import { InflightRequests } from './inference-calls.js';
 import { inferenceService } from './inference-service.js';
 import { predictorService } from './predictor-service.js';
 
@@ -30,6 +31,8 @@ export interface ServerOptions {
    * rebalance over replicas that appeared since. Default 300000 (5 min); 0 for never.
    */
   maxConnectionAgeMs?: number;
+  /** How long accepted calls may take to finish when the server drains. Default 10000 ms. */
+  drainGraceMs?: number;
   /** Requests in flight per PredictStream or ModelStreamInfer before reading pauses. Default 256. */
   maxInflightPerStream?: number;
   /** Structured logger (pino fits). Default: silent. */
@@ -54,8 +57,10 @@ export interface RunningServer {
   /** `host:port` to dial, e.g. `127.0.0.1:8001`. */
   readonly address: string;
   readonly registry: ModelRegistry;
-  /** Stops taking calls, lets accepted ones finish (at most `graceMs`), then unloads the models. */
+  /** Stops taking calls, lets accepted ones finish (at most `graceMs`, default `drainGraceMs`), then unloads the models. */
   close(graceMs?: number): Promise<void>;
+  /** Settles once the server has stopped, whoever stopped it (`close`, or `ModelAdmin/Drain`). */
+  readonly closed: Promise<void>;
 }
 
 // Listed through reflection too, so `grpcurl list` shows every service the port answers.
@@ -70,6 +75,7 @@ export const adminMethods: readonly string[] = [
   'RollbackRouting',
   'ReloadRepository',
   'SetServingStatus',
+  'Drain',
   'RepositoryModelLoad',
   'RepositoryModelUnload',
 ];
@@ -102,7 +108,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const grpcObject = loadGrpcObject();
   const health = new ServerHealth(registry);
-  const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0 };
+  const inflight = new InflightRequests();
+  const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight };
   const { adminToken, inferenceToken } = options.auth ?? {};
   const guarded = <T extends object>(handlers: T): T => {
     const adminOnly = Object.keys(handlers).filter((m) => adminMethods.includes(m));
@@ -115,7 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     guarded(inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving })),
   );
   const serverStats = new ServerStatsRecorder();
-  server.addService(tolerantService(grpcObject.modelserve.v1.ModelAdmin.service), guarded(adminService(registry, serverStats, health, logger)));
+  server.addService(tolerantService(grpcObject.modelserve.v1.ModelAdmin.service), guarded(adminService(registry, serverStats, health, logger, (graceMs) => void running.close(graceMs))));
   health.addToServer(server);
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(server);
 
@@ -135,28 +142,46 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   logger.info({ address: target.replace(/:\d+$/, `:${port}`), models: registry.list().length }, 'modelserve listening');
 
   let closing: Promise<void> | undefined;
-  return {
+  let closedResolve: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (closedResolve = resolve));
+  const running: RunningServer = {
     port,
     address,
     registry,
-    close(graceMs = 10_000) {
+    closed,
+    close(graceMs = options.drainGraceMs ?? 10_000) {
       closing ??= (async () => {
         health.setNotServing();
+        // New calls are refused; accepted inference requests finish. Long-lived calls that carry
+        // none (health watches, idle streams) are then cut rather than waited for.
         await new Promise<void>((resolve) => {
+          const finish = (): void => {
+            clearTimeout(timer);
+            clearInterval(poll);
+            resolve();
+          };
           const timer = setTimeout(() => {
             server.forceShutdown();
-            resolve();
+            finish();
           }, graceMs);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
+          // Idle for two polls in a row: the last answers have left the process.
+          let idlePolls = 0;
+          const poll = setInterval(() => {
+            idlePolls = inflight.active === 0 ? idlePolls + 1 : 0;
+            if (idlePolls >= 2) {
+              server.forceShutdown();
+              finish();
+            }
+          }, 50);
+          server.tryShutdown(finish);
         });
         await registry.close();
         serverStats.stop();
         logger.info({}, 'modelserve stopped');
+        closedResolve();
       })();
       return closing;
     },
   };
+  return running;
 }

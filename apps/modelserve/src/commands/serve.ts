@@ -63,6 +63,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     inferenceDelayMs: options.inferenceDelayMs,
     maxConcurrentStreams: options.maxConcurrentStreams,
     maxConnectionAgeMs: options.maxConnectionAgeMs,
+    drainGraceMs: options.drainGraceMs,
     tls: await tlsFiles(options),
     auth: {
       adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
@@ -74,6 +75,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     logger.info({ model: model.name, default_version: model.defaultVersion ?? null, versions: model.versions }, 'model status');
   }
   started?.();
+  // ModelAdmin/Drain stops the server from within: exit once it has.
+  void server.closed.then(() => process.exit(0));
   const poll = options.repositoryPollInterval > 0 ? setInterval(() => reload('poll'), options.repositoryPollInterval * 1000) : undefined;
   const stop = (signal: string): void => {
     clearInterval(poll);

@@ -5,6 +5,8 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { BatchSizeCount as _modelserve_v1_BatchSizeCount, BatchSizeCount__Output as _modelserve_v1_BatchSizeCount__Output } from './modelserve/v1/BatchSizeCount.js';
 import type { Distribution as _modelserve_v1_Distribution, Distribution__Output as _modelserve_v1_Distribution__Output } from './modelserve/v1/Distribution.js';
+import type { DrainRequest as _modelserve_v1_DrainRequest, DrainRequest__Output as _modelserve_v1_DrainRequest__Output } from './modelserve/v1/DrainRequest.js';
+import type { DrainResponse as _modelserve_v1_DrainResponse, DrainResponse__Output as _modelserve_v1_DrainResponse__Output } from './modelserve/v1/DrainResponse.js';
 import type { GetModelMetadataRequest as _modelserve_v1_GetModelMetadataRequest, GetModelMetadataRequest__Output as _modelserve_v1_GetModelMetadataRequest__Output } from './modelserve/v1/GetModelMetadataRequest.js';
 import type { GetModelStatisticsRequest as _modelserve_v1_GetModelStatisticsRequest, GetModelStatisticsRequest__Output as _modelserve_v1_GetModelStatisticsRequest__Output } from './modelserve/v1/GetModelStatisticsRequest.js';
 import type { GetModelStatisticsResponse as _modelserve_v1_GetModelStatisticsResponse, GetModelStatisticsResponse__Output as _modelserve_v1_GetModelStatisticsResponse__Output } from './modelserve/v1/GetModelStatisticsResponse.js';
@@ -43,6 +45,8 @@ export interface ProtoGrpcType {
     v1: {
       BatchSizeCount: MessageTypeDefinition<_modelserve_v1_BatchSizeCount, _modelserve_v1_BatchSizeCount__Output>
       Distribution: MessageTypeDefinition<_modelserve_v1_Distribution, _modelserve_v1_Distribution__Output>
+      DrainRequest: MessageTypeDefinition<_modelserve_v1_DrainRequest, _modelserve_v1_DrainRequest__Output>
+      DrainResponse: MessageTypeDefinition<_modelserve_v1_DrainResponse, _modelserve_v1_DrainResponse__Output>
       GetModelMetadataRequest: MessageTypeDefinition<_modelserve_v1_GetModelMetadataRequest, _modelserve_v1_GetModelMetadataRequest__Output>
       GetModelStatisticsRequest: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsRequest, _modelserve_v1_GetModelStatisticsRequest__Output>
       GetModelStatisticsResponse: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsResponse, _modelserve_v1_GetModelStatisticsResponse__Output>
