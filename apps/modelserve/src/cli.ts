@@ -28,6 +28,8 @@ program
   .option('--inference-delay-ms <ms>', 'add this delay before every inference answer (tests and demos of a slow replica)', integer(0, 60_000), 0)
   .option('--max-concurrent-streams <n>', 'concurrent calls per client connection', integer(1, 100_000), 256)
   .option('--max-connection-age-ms <ms>', 'close connections (gracefully) after this long so clients rebalance; 0: never', integer(0, 2 ** 31 - 1), 300_000)
+  .option('--max-bytes-element <bytes>', 'longest BYTES tensor element a request may carry', integer(1, 2 ** 31 - 1), 16 * 1024 * 1024)
+  .option('--max-loaded-models <n>', 'most models loaded at once (0: no limit)', integer(0, 1_000_000), 0)
   .option('--drain-grace-ms <ms>', 'on SIGTERM, how long accepted calls may take to finish before the process exits anyway', integer(0, 600_000), 10_000)
   .option('--tls-cert <file>', 'serve TLS with this PEM certificate chain (with --tls-key)')
   .option('--tls-key <file>', 'PEM private key of --tls-cert')

@@ -12,7 +12,7 @@ import { checkRouting, ModelRouter, type Routing } from './router.js';
 import type { InferenceJob } from './scheduler.js';
 import type { NamedTensor } from './tensor.js';
 import type { VersionStatistics } from './statistics.js';
-import { validateRequest } from './validate.js';
+import { defaultMaxBytesElement, validateRequest } from './validate.js';
 
 /** Options of `ModelRegistry.open`. */
 export interface RegistryOptions {
@@ -22,6 +22,10 @@ export interface RegistryOptions {
   backend?: Backend;
   /** Default: silent. */
   logger?: Logger;
+  /** Longest BYTES element a request may carry. Default 16 MiB. */
+  maxBytesElement?: number;
+  /** Most models with a loaded version at once; loading one more is ResourceExhausted. Default: no limit. */
+  maxLoadedModels?: number;
 }
 
 interface ModelRecord {
@@ -46,8 +50,14 @@ export class ModelRegistry {
   private readonly repository: ModelRepository;
   private readonly backend: Backend;
   private readonly logger: Logger;
+  private readonly maxBytesElement: number;
+  private readonly maxLoadedModels: number;
+  /** Models with a version loaded or loading (their places under maxLoadedModels). */
+  private readonly active = new Set<string>();
 
   private constructor(options: RegistryOptions) {
+    this.maxBytesElement = options.maxBytesElement ?? defaultMaxBytesElement;
+    this.maxLoadedModels = options.maxLoadedModels ?? Infinity;
     this.repository = new ModelRepository(options.repository);
     this.backend = options.backend ?? new OnnxRuntimeBackend();
     this.logger = options.logger ?? silentLogger;
@@ -57,7 +67,14 @@ export class ModelRegistry {
   static async open(options: RegistryOptions): Promise<ModelRegistry> {
     const registry = new ModelRegistry(options);
     const entries = await registry.repository.scan();
-    await Promise.all(entries.map((entry) => registry.load(entry.name)));
+    await Promise.all(
+      entries.map((entry) =>
+        registry.load(entry.name).catch((error: unknown) => {
+          if (!(error instanceof ModelServeError) || error.code !== 'ResourceExhausted') throw error;
+          registry.logger.error({ model: entry.name, reason: error.message }, 'model not loaded');
+        }),
+      ),
+    );
     return registry;
   }
 
@@ -118,6 +135,21 @@ export class ModelRegistry {
    */
   async load(name: string, version?: string | number): Promise<ModelStatus> {
     checkModelName(name);
+    // Reserved before anything is awaited, so models loading at once cannot pass the limit together.
+    if (!this.active.has(name)) {
+      if (this.active.size >= this.maxLoadedModels) {
+        throw new ModelServeError('ResourceExhausted', `model '${name}' cannot load: ${this.active.size} models are loaded, the limit is ${this.maxLoadedModels}`);
+      }
+      this.active.add(name);
+    }
+    try {
+      return await this.loadReserved(name, version);
+    } finally {
+      this.release(name);
+    }
+  }
+
+  private async loadReserved(name: string, version?: string | number): Promise<ModelStatus> {
     // A known model whose folder is gone keeps its config and unloads every version.
     const entry = await this.repository.entry(name).catch((error: unknown) => {
       if (this.models.has(name)) return undefined;
@@ -163,6 +195,13 @@ export class ModelRegistry {
     return this.status(name);
   }
 
+  /** Frees a model's place under maxLoadedModels once none of its versions is loaded or loading. */
+  private release(name: string): void {
+    const record = this.models.get(name);
+    const holds = record !== undefined && [...record.versions.values()].some((v) => v.state === 'READY' || v.state === 'LOADING' || v.state === 'UNLOADING');
+    if (!holds) this.active.delete(name);
+  }
+
   /**
    * Re-reads the repository: every model on disk (new ones included) and every known one (removed
    * folders unload) is loaded again as its config says; files changed in place are replaced.
@@ -178,6 +217,7 @@ export class ModelRegistry {
   async unload(name: string, version?: string | number): Promise<ModelStatus> {
     const record = this.record(name);
     await Promise.all(this.slots(record, version).map((slot) => slot.unload(this.logger)));
+    this.release(name);
     return this.status(name);
   }
 
@@ -191,7 +231,7 @@ export class ModelRegistry {
     const slot = this.pick(record, request.version, request.routingKey);
     const { scheduler, signature } = slot.ready();
     const outputs = request.outputs ?? [];
-    validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs);
+    validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs, this.maxBytesElement);
     const timeoutUs = request.timeoutUs || record.config.dynamic_batching?.default_queue_timeout_us || 0;
     const deadline = Math.min(request.deadline ?? Infinity, timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : Infinity);
     const job = {
@@ -213,7 +253,7 @@ export class ModelRegistry {
     let copy: Promise<NamedTensor[]>;
     try {
       const { scheduler, signature } = shadow.ready();
-      validateRequest(shadow.label, signature, record.config.max_batch_size, job.inputs, job.outputs);
+      validateRequest(shadow.label, signature, record.config.max_batch_size, job.inputs, job.outputs, this.maxBytesElement);
       copy = scheduler.enqueue({ ...job, signal: undefined });
     } catch {
       return; // a request the shadow cannot take: nothing to compare

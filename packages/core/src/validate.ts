@@ -2,6 +2,9 @@ import { invalidArgument } from './errors.js';
 import { formatShape, type ModelSignature, type TensorSpec } from './metadata.js';
 import { elementCount, type NamedTensor } from './tensor.js';
 
+/** Longest BYTES element accepted by default: 16 MiB. */
+export const defaultMaxBytesElement = 16 * 1024 * 1024;
+
 function describe(specs: readonly TensorSpec[]): string {
   return specs.map((s) => `'${s.name}' ${s.datatype} ${formatShape(s.shape)}`).join(', ');
 }
@@ -16,11 +19,20 @@ export function validateRequest(
   maxBatchSize: number,
   inputs: readonly NamedTensor[],
   outputs: readonly string[],
+  maxBytesElement = defaultMaxBytesElement,
 ): void {
   const given = new Map<string, NamedTensor>();
   for (const input of inputs) {
     if (given.has(input.name)) throw invalidArgument(`${label}: input '${input.name}' is given more than once`);
     given.set(input.name, input);
+    if (input.datatype === 'BYTES') {
+      const elements = input.data as Uint8Array[];
+      for (let i = 0; i < elements.length; i++) {
+        if (elements[i]!.byteLength > maxBytesElement) {
+          throw invalidArgument(`${label}: input '${input.name}' BYTES element ${i} is ${elements[i]!.byteLength} bytes, expected at most ${maxBytesElement}`);
+        }
+      }
+    }
   }
   for (const name of given.keys()) {
     if (!signature.inputs.some((s) => s.name === name)) {

@@ -31,6 +31,10 @@ export interface ServerOptions {
    * rebalance over replicas that appeared since. Default 300000 (5 min); 0 for never.
    */
   maxConnectionAgeMs?: number;
+  /** Longest BYTES element a request may carry; longer is INVALID_ARGUMENT. Default 16 MiB. */
+  maxBytesElement?: number;
+  /** Most models loaded at once; loading one more is RESOURCE_EXHAUSTED. Default: no limit. */
+  maxLoadedModels?: number;
   /** How long accepted calls may take to finish when the server drains. Default 10000 ms. */
   drainGraceMs?: number;
   /** Requests in flight per PredictStream or ModelStreamInfer before reading pauses. Default 256. */
@@ -96,6 +100,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const registry = await ModelRegistry.open({
     repository: options.modelRepository,
     logger,
+    ...(options.maxBytesElement !== undefined ? { maxBytesElement: options.maxBytesElement } : {}),
+    ...(options.maxLoadedModels !== undefined ? { maxLoadedModels: options.maxLoadedModels } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
   });
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;

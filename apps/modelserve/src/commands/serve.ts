@@ -18,6 +18,8 @@ export interface ServeOptions {
   maxConcurrentStreams: number;
   maxConnectionAgeMs: number;
   drainGraceMs: number;
+  maxBytesElement: number;
+  maxLoadedModels: number;
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
@@ -64,6 +66,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     maxConcurrentStreams: options.maxConcurrentStreams,
     maxConnectionAgeMs: options.maxConnectionAgeMs,
     drainGraceMs: options.drainGraceMs,
+    maxBytesElement: options.maxBytesElement,
+    ...(options.maxLoadedModels > 0 ? { maxLoadedModels: options.maxLoadedModels } : {}),
     tls: await tlsFiles(options),
     auth: {
       adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
