@@ -1,7 +1,9 @@
 /**
  * TLS, mutual TLS and bearer tokens, with certificates made by openssl at test time.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,9 @@ import { failure, unary } from './support/server.js';
 let dir: string;
 const pem: Record<string, Buffer> = {};
 const input = { input: { data: [5.1, 3.5, 1.4, 0.2], shape: [1, 4] } };
+const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/cli')), 'cli.js');
+/** `modelserve ARGS` with extra environment variables. */
+const modelserve = (env: Record<string, string>, ...args: string[]) => promisify(execFile)(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA. */
 beforeAll(async () => {
@@ -41,6 +46,11 @@ describe('TLS', () => {
     server = await serve({ tls: { cert: pem['server.pem']!, key: pem['server.key']! } });
   }, 60_000);
   afterAll(() => server.close(1000));
+
+  it('serves the CLI over TLS with $MODELSERVE_TLS_CA', async () => {
+    const { stdout } = await modelserve({ MODELSERVE_TLS_CA: path.join(dir, 'ca.pem') }, 'models', '--address', server.address);
+    expect(stdout).toMatch(/tiny_mlp\s+1\s+READY/);
+  });
 
   it('serves the SDK over TLS and refuses plaintext', async () => {
     const secure = createClient({ endpoints: server.address, credentials: credentials.createSsl(pem['ca.pem']!) });
@@ -105,6 +115,16 @@ describe('bearer tokens', () => {
     expect(server.registry.routing('mnist_mlp').depth).toBe(0);
     // With the admin token the same call goes through.
     await unary((cb) => admin.LoadModel({ name: 'tiny_mlp' }, bearer('admin-secret'), cb));
+  });
+
+  it('lets the CLI in with $MODELSERVE_TOKEN, and its admin commands with --token', async () => {
+    const refused = await modelserve({}, 'models', '--address', server.address).catch((e: { code: number; stderr: string }) => e);
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('authorization') });
+    const { stdout } = await modelserve({ MODELSERVE_TOKEN: 'infer-secret' }, 'models', '--address', server.address);
+    expect(stdout).toMatch(/tiny_mlp\s+1\s+READY/);
+    const routed = await modelserve({ MODELSERVE_TOKEN: 'infer-secret' }, 'route', 'mnist_mlp', '--default', '1', '--token', 'admin-secret', '--address', server.address);
+    expect(routed.stdout).toContain('default 1');
+    await modelserve({ MODELSERVE_TOKEN: 'infer-secret' }, 'rollback', 'mnist_mlp', '--token', 'admin-secret', '--address', server.address);
   });
 
   it('requires the inference token for inference when one is set, and leaves health open', async () => {

@@ -1,11 +1,37 @@
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { credentials, InterceptingCall, type ChannelCredentials, type Interceptor, type ServiceError } from '@grpc/grpc-js';
 import { loadGrpcObject, type ModelAdminClient, type PredictorClient } from '@modelserve/proto';
 
-/** Admin and predictor clients for one server address. */
+/** TLS when $MODELSERVE_TLS_CA names the CA's PEM file (the server's --tls-cert), else plaintext. */
+function channelCredentials(): ChannelCredentials {
+  const ca = process.env['MODELSERVE_TLS_CA'];
+  return ca === undefined || ca === '' ? credentials.createInsecure() : credentials.createSsl(readFileSync(ca));
+}
+
+/** Sends `authorization: Bearer $MODELSERVE_TOKEN` on calls that carry no authorization of their own. */
+function tokenInterceptor(): Interceptor[] {
+  const token = process.env['MODELSERVE_TOKEN'];
+  if (token === undefined || token === '') return [];
+  return [
+    (options, nextCall) =>
+      new InterceptingCall(nextCall(options), {
+        start(metadata, listener, next) {
+          if (metadata.get('authorization').length === 0) metadata.set('authorization', `Bearer ${token}`);
+          next(metadata, listener);
+        },
+      }),
+  ];
+}
+
+/**
+ * Admin and predictor clients for one server address. `$MODELSERVE_TLS_CA` turns on TLS and
+ * `$MODELSERVE_TOKEN` sends the server's inference token; admin changes take --token.
+ */
 export function connect(address: string): { admin: ModelAdminClient; predictor: PredictorClient; close(): void } {
   const grpcObject = loadGrpcObject();
-  const admin = new grpcObject.modelserve.v1.ModelAdmin(address, credentials.createInsecure());
-  const predictor = new grpcObject.modelserve.v1.Predictor(address, credentials.createInsecure());
+  const options = { interceptors: tokenInterceptor() };
+  const admin = new grpcObject.modelserve.v1.ModelAdmin(address, channelCredentials(), options);
+  const predictor = new grpcObject.modelserve.v1.Predictor(address, channelCredentials(), options);
   return {
     admin,
     predictor,
