@@ -10,6 +10,7 @@ import { Progress } from './progress.js';
 import { writeReportFiles } from './report-files.js';
 import { reportLines } from './report-table.js';
 import { rssCheckpoints, runRss } from './rss.js';
+import { runSoak, soakLines } from './soak.js';
 import { countSteps, runBench } from './run.js';
 import { sdkTargets } from './sdk-compare.js';
 import { countSdkSteps, runSdk } from './sdk.js';
@@ -68,6 +69,10 @@ const program = new Command('modelserve-bench')
   .option('--sdk', 'SDK mode instead: @modelserve/client (every policy) against a bare grpc-js client (round_robin) on 3 echo servers, same load; passes when the SDK keeps ≥ 95% of the throughput')
   .option('--sdk-concurrency <n>', 'SDK mode: requests in flight (default 32)', integer(1))
   .option('--sdk-rounds <n>', 'SDK mode: rounds, each runs every policy and a grpc-js run paired with it for --duration each; medians are reported (default 3)', integer(1))
+  .option('--soak', 'soak mode instead: the MLP at --soak-load of its measured capacity for --soak-minutes, p99, errors and RSS per window (long)')
+  .option('--soak-minutes <n>', 'soak mode: minutes in total (default 10)', integer(1))
+  .option('--soak-load <share>', 'soak mode: share of the measured capacity, 0..1 (default 0.7)', parseFloat)
+  .option('--soak-window-seconds <n>', 'soak mode: seconds per window (default 30)', integer(1))
   .addOption(new Option('--no-files', 'do not write the JSON and SVG files'))
   .showHelpAfterError();
 
@@ -90,8 +95,8 @@ function options(): BenchOptions & { files: boolean } {
     (explicit as Record<string, unknown>)[renamed[name] ?? name] = value;
   }
   const quick = flags['quick'] === true;
-  if (flags['rss'] === true && flags['sdk'] === true) program.error('error: --rss and --sdk are separate modes; choose one');
-  if (flags['rss'] !== true && flags['sdk'] !== true) {
+  if ([flags['rss'], flags['sdk'], flags['soak']].filter((f) => f === true).length > 1) program.error('error: --rss, --sdk and --soak are separate modes; choose one');
+  if (flags['rss'] !== true && flags['sdk'] !== true && flags['soak'] !== true) {
     try {
       chooseDriver({ driver: explicit.driver ?? 'auto', rates: explicit.rates ?? [] });
     } catch (error) {
@@ -135,6 +140,14 @@ async function main(): Promise<void> {
     } finally {
       progress.close();
     }
+  } else if (opts.soak) {
+    const progress = new Progress(1 + Math.max(1, Math.round((opts.soakMinutes * 60) / opts.soakWindowSeconds)));
+    try {
+      const soak = await runSoak(opts, progress);
+      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], soak };
+    } finally {
+      progress.close();
+    }
   } else if (opts.sdk) {
     const progress = new Progress(countSdkSteps(opts));
     try {
@@ -152,9 +165,9 @@ async function main(): Promise<void> {
     }
   }
   results.durationSeconds = (Date.now() - started) / 1000;
-  const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : evaluateTargets(results);
+  const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : opts.soak ? [] : evaluateTargets(results);
   const title = results.sdk !== undefined ? 'Targets (SDK balancing: under 5% of throughput)' : undefined;
-  const lines = [...reportLines(results), ...targetLines(targets, title), ''];
+  const lines = results.soak !== undefined ? [...soakLines(results.soak), ''] : [...reportLines(results), ...targetLines(targets, title), ''];
   lines.push(`Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (opts.files) {
     for (const file of await writeReportFiles(results, targets, opts.outDir)) lines.push(`Wrote ${file}`);

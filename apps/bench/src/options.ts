@@ -47,6 +47,12 @@ export interface BenchOptions {
   rssRequests: number;
   rssCheckpoint: number;
   rssConcurrency: number;
+  /** `--soak`: steady load instead of the sweep. */
+  soak: boolean;
+  soakMinutes: number;
+  /** Share of the measured capacity to soak at. */
+  soakLoad: number;
+  soakWindowSeconds: number;
   /** SDK mode: @modelserve/client against a bare grpc-js client; requests in flight, rounds. */
   sdk: boolean;
   sdkConcurrency: number;
@@ -85,6 +91,10 @@ export function defaultOptions(): BenchOptions {
     rssRequests: 1_000_000,
     rssCheckpoint: 100_000,
     rssConcurrency: 64,
+    soak: false,
+    soakMinutes: 10,
+    soakLoad: 0.7,
+    soakWindowSeconds: 30,
     sdk: false,
     sdkConcurrency: 32,
     sdkRounds: 3,

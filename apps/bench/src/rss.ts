@@ -22,7 +22,8 @@ export function rssCheckpoints(total: number, checkpoint: number): number[] {
   return list;
 }
 
-async function startServing(options: BenchOptions, dir: string, progress: Progress): Promise<{ server: RunningServer; admin: AdminClient; batching: boolean }> {
+/** modelserve serving the MLP (batching on, else off), with an admin connection. */
+export async function startServing(options: BenchOptions, dir: string, progress: Progress): Promise<{ server: RunningServer; admin: AdminClient; batching: boolean }> {
   const model = benchModels.mlp;
   const bytes = generateModels([model]);
   for (const batching of [true, false]) {

@@ -236,4 +236,21 @@ export interface BenchResults {
   driver?: DriverInfo;
   rss?: RssResult;
   sdk?: SdkResult;
+  soak?: SoakResult;
+}
+
+/** `--soak`: steady open-loop load in windows. */
+export interface SoakResult {
+  /** Closed-loop capacity measured first, req/s. */
+  capacity: number;
+  /** The open-loop rate of every window, req/s. */
+  rate: number;
+  windowSeconds: number;
+  windows: Array<{ index: number; requestsPerSecond: number; p50Ms: number; p99Ms: number; errors: number; rssBytes: number | undefined }>;
+  /** p99 of the last window over the first's. */
+  p99Drift: number | undefined;
+  /** RSS after the last window over RSS after the first. */
+  rssGrowth: number | undefined;
+  /** Errors and dropped requests over every window. */
+  errors: number;
 }
