@@ -1,7 +1,10 @@
 """What the Python interop clients (client.py for modelserve.v1, oip_client.py for the Open
 Inference Protocol) share: the test's deterministic inputs, FP32 packing, and running checks."""
 
+import argparse
+import json
 import struct
+import sys
 import time
 
 
@@ -53,3 +56,30 @@ def run_check(grpc, name, body):
 def run_checks(grpc, plan):
     """Runs (name, body) pairs in order."""
     return [run_check(grpc, name, body) for name, body in plan]
+
+
+def run_client(description, expectations_from, load_stubs, make_client):
+    """The command line both clients share: parse --address/--expectations/--stubs, check the
+    inputs agree with the TypeScript side, run the checks, print the JSON report.
+    Exit 0 when every check passed, 1 when one failed, 2 when it could not start."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--address", required=True, help="HOST:PORT of a modelserve serving the demo models")
+    parser.add_argument("--expectations", required=True, help=f"JSON written by {expectations_from}")
+    parser.add_argument("--stubs", required=True, help="directory gen_stubs.sh generated into")
+    args = parser.parse_args()
+    try:
+        pb = load_stubs(args.stubs)
+        with open(args.expectations) as f:
+            expectations = json.load(f)
+        lcg = expectations["lcg_check"]
+        got = sample_values(len(lcg["values"]), lcg["seed"])
+        if got != lcg["values"]:
+            raise SystemExit(f"sample_values() disagrees with the TypeScript sampleValues(): {got} vs {lcg['values']}")
+        checks = make_client(args.address, expectations, pb).run_all()
+    except SystemExit as error:
+        print(error, file=sys.stderr)
+        return 2
+    json.dump({"checks": checks}, sys.stdout, indent=1)
+    print()
+    return 0 if all(c["ok"] for c in checks) else 1
+

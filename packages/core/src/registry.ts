@@ -341,7 +341,7 @@ export class ModelRegistry {
 
   /** The routing's default version, else the highest ready one. */
   private defaultVersion(record: ModelRecord): ModelVersion | undefined {
-    const configured = record.router.routing.defaultVersion;
+    const configured = record.router.defaultVersion;
     if (configured !== undefined) return record.versions.get(configured);
     return this.highestReady(record);
   }

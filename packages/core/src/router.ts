@@ -122,8 +122,14 @@ export class ModelRouter {
    * caller picks the highest ready one).
    */
   choose(ready: (version: number) => boolean, routingKey: string | undefined): number | undefined {
+    if (this.current.split.length === 0) return this.current.defaultVersion;
     const split = this.current.split.filter((s) => s.weight > 0 && ready(s.version));
     if (split.length > 0) return routingKey === undefined || routingKey === '' ? weightedChoice(split) : stickyChoice(routingKey, split);
+    return this.current.defaultVersion;
+  }
+
+  /** The default version in force, without copying the routing (read per request). */
+  get defaultVersion(): number | undefined {
     return this.current.defaultVersion;
   }
 

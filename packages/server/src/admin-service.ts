@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { invalidArgument, parseVersion, type Distribution, type Logger, type ModelMetadata, type ModelRegistry, type ModelStatus, type Routing, type TensorSpec, type VersionStatistics } from '@modelserve/core';
 import type {
   Routing as WireRouting,
@@ -12,7 +12,7 @@ import type {
 } from '@modelserve/proto';
 import type { ServerStatsRecorder } from './server-stats.js';
 import type { ServerHealth } from './health.js';
-import { serviceErrorOf } from './status.js';
+import { answer } from './status.js';
 
 /** A core model status on the wire. */
 export function toWireStatus(status: ModelStatus): WireModelStatus {
@@ -85,16 +85,6 @@ export function fromWireRouting(model: string, routing: WireRouting__Output | nu
     split: (routing?.split ?? []).map((s) => ({ version: version(s.version, 'a split version')!, weight: s.weight })),
     shadowVersion: version(routing?.shadow_version ?? '', 'shadow version'),
   };
-}
-
-/** Runs a handler body and answers its result or its error. */
-function answer<T>(callback: sendUnaryData<T>, logger: Logger, body: () => T | Promise<T>): void {
-  Promise.resolve()
-    .then(body)
-    .then(
-      (value) => callback(null, value),
-      (error: unknown) => callback(serviceErrorOf(error, logger)),
-    );
 }
 
 type Call<Req> = ServerUnaryCall<Req, unknown>;

@@ -17,7 +17,7 @@ import {
   toModelStatistics,
 } from './inference-convert.js';
 import { serveStreamInference, serveUnaryInference, type InferenceCallOptions, type StreamCodec } from './inference-calls.js';
-import { serviceErrorOf } from './status.js';
+import { answer } from './status.js';
 
 /** The server's name and version in ServerMetadata. */
 export const serverName = 'modelserve';
@@ -48,16 +48,6 @@ const inferCodec: StreamCodec<oip.ModelInferRequest__Output, oip.ModelInferRespo
     infer_response: { model_name: request.model_name, model_version: request.model_version, id: request.id },
   }),
 };
-
-/** Answers a unary call with `body`'s result or its error. */
-function answer<T>(callback: sendUnaryData<T>, logger: Logger, body: () => T | Promise<T>): void {
-  Promise.resolve()
-    .then(body)
-    .then(
-      (value) => callback(null, value),
-      (error: unknown) => callback(serviceErrorOf(error, logger)),
-    );
-}
 
 /** UNIMPLEMENTED, naming what is missing. */
 function unimplemented(what: string) {

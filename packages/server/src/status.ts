@@ -1,4 +1,4 @@
-import { status as GrpcStatus, type ServiceError, Metadata } from '@grpc/grpc-js';
+import { status as GrpcStatus, type sendUnaryData, type ServiceError, Metadata } from '@grpc/grpc-js';
 import { ModelServeError, type ErrorCode, type Logger } from '@modelserve/core';
 import { TensorCodecError } from '@modelserve/proto';
 
@@ -39,4 +39,14 @@ export function callStatusOf(error: unknown, logger: Logger): CallStatus {
 export function serviceErrorOf(error: unknown, logger: Logger): Partial<ServiceError> {
   const { code, details } = callStatusOf(error, logger);
   return { code, details, metadata: new Metadata() };
+}
+
+/** Runs a unary handler's body and answers its result, or its error as a status. */
+export function answer<T>(callback: sendUnaryData<T>, logger: Logger, body: () => T | Promise<T>): void {
+  Promise.resolve()
+    .then(body)
+    .then(
+      (value) => callback(null, value),
+      (error: unknown) => callback(serviceErrorOf(error, logger)),
+    );
 }
