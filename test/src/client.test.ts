@@ -387,6 +387,28 @@ describe('predictStream when its replica dies', () => {
   });
 });
 
+describe('predictStream when its replica drains', () => {
+  it('is told to end, re-opens on another replica with what was not accepted: every request answered once, none failed', async () => {
+    const draining = await startReplica(repository);
+    extra.push(draining);
+    const target = client({ endpoints: [draining.address, a.address], policy: 'round_robin' });
+    await allServing(target, 2);
+    const requests = Array.from({ length: 1000 }, (_, i): StreamRequest => ({ id: String(i), inputs: input(i) }));
+    const seen = new Map<string, string>();
+    let stopped: Promise<unknown> | undefined;
+    for await (const result of target.predictStream('tiny_mlp', requests, { maxInflight: 32 })) {
+      seen.set(result.id, result.ok ? result.endpoint : `error ${result.error.message}`);
+      if (seen.size === 200) stopped = draining.stop('SIGTERM');
+    }
+    await stopped;
+    expect(seen.size).toBe(1000);
+    const endpoints = [...seen.values()];
+    expect(endpoints.filter((e) => e.startsWith('error'))).toEqual([]);
+    expect(endpoints[0]).toBe(draining.address);
+    expect(endpoints.at(-1)).toBe(a.address);
+  });
+});
+
 describe('the README examples', () => {
   // packages/client/examples/policies.mjs, as the README runs it, once per policy.
   const example = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/client')), '..', 'examples', 'policies.mjs');

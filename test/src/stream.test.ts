@@ -82,3 +82,41 @@ describe('PredictStream', () => {
     expect(await done).toEqual({ responses: [], error: undefined });
   });
 });
+
+describe('PredictStream while the server drains', () => {
+  it('answers what it accepted, reads nothing more, ends with UNAVAILABLE, and lets the server exit before the grace period', async () => {
+    const slow = await startTestServer({ modelRepository: await fixtureRepository(), inferenceDelayMs: 300 });
+    try {
+      const call = slow.predictor.PredictStream();
+      const done = collect(call);
+      for (let i = 0; i < 5; i++) call.write(request(i).message);
+      await new Promise((r) => setTimeout(r, 100)); // the five are accepted and running
+      const started = Date.now();
+      const closed = slow.server.close(10_000);
+      for (let i = 5; i < 8; i++) call.write(request(i).message); // after the drain began: never accepted
+      const { responses, error } = await done;
+      expect(responses.map((r) => [r.id, r.result]).sort()).toEqual(['0', '1', '2', '3', '4'].map((id) => [id, 'response']));
+      expect(error).toMatchObject({ code: status.UNAVAILABLE });
+      expect((error as Error).message).toMatch(/server is draining: every accepted request of this stream was answered/);
+      await closed;
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('ends an idle stream with UNAVAILABLE at once', async () => {
+    const idle = await startTestServer({ modelRepository: await fixtureRepository() });
+    try {
+      const call = idle.predictor.PredictStream();
+      const done = collect(call);
+      await new Promise((r) => setTimeout(r, 50));
+      const started = Date.now();
+      await idle.server.close(10_000);
+      expect(await done).toMatchObject({ responses: [], error: { code: status.UNAVAILABLE } });
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await idle.close();
+    }
+  });
+});

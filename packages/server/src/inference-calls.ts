@@ -8,7 +8,7 @@ import type { CancelSignal, InferenceRequest, InferenceResponse, Logger, ModelRe
 import { CallCancellation, deadlineOf } from './call-deadline.js';
 import { assertWellFormed } from './malformed.js';
 import { callStatusOf, serviceErrorOf, type CallStatus } from './status.js';
-import { serveStream } from './stream.js';
+import { type OpenStreams, serveStream } from './stream.js';
 
 /** What a call adds to each of its requests. */
 export interface CallContext {
@@ -50,6 +50,8 @@ export interface InferenceCallOptions {
   delayMs?: number;
   /** Counts requests in flight, for draining. */
   inflight?: InflightRequests;
+  /** The open streams, which a drain tells to end. */
+  streams?: OpenStreams;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -111,6 +113,7 @@ export function serveStreamInference<Req, Res, StreamRes>(
   const routingKey = routingKeyOf(call.metadata);
   serveStream<Req, StreamRes>(call, {
     maxInflight,
+    ...(options.streams !== undefined ? { streams: options.streams } : {}),
     handle: async (request, signal) => {
       try {
         return codec.ok(request, await infer(registry, codec, request, { deadline, signal, routingKey }, options));

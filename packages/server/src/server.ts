@@ -11,6 +11,7 @@ import { refuseMalformed, tolerantService } from './malformed.js';
 import { ServerHealth } from './health.js';
 import { ServerStatsRecorder } from './server-stats.js';
 import { InflightRequests } from './inference-calls.js';
+import { OpenStreams } from './stream.js';
 import { inferenceService } from './inference-service.js';
 import { predictorService } from './predictor-service.js';
 
@@ -115,7 +116,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcObject = loadGrpcObject();
   const health = new ServerHealth(registry);
   const inflight = new InflightRequests();
-  const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight };
+  const streams = new OpenStreams();
+  const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight, streams };
   const { adminToken, inferenceToken } = options.auth ?? {};
   const guarded = <T extends object>(handlers: T): T => {
     const adminOnly = Object.keys(handlers).filter((m) => adminMethods.includes(m));
@@ -158,8 +160,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close(graceMs = options.drainGraceMs ?? 10_000) {
       closing ??= (async () => {
         health.setNotServing();
-        // New calls are refused; accepted inference requests finish. Long-lived calls that carry
-        // none (health watches, idle streams) are then cut rather than waited for.
+        // New calls are refused; accepted inference requests finish; inference streams end with
+        // UNAVAILABLE once they have answered what they accepted. Long-lived calls that carry no
+        // request (health watches) are then cut rather than waited for.
+        streams.drainAll();
         await new Promise<void>((resolve) => {
           const finish = (): void => {
             clearTimeout(timer);
