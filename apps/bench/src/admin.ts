@@ -14,6 +14,7 @@ import {
 } from '@modelserve/proto';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { performance } from 'node:perf_hooks';
+import { statusName } from './load-senders.js';
 
 const DEADLINE_MS = 10_000;
 
@@ -21,9 +22,11 @@ type HealthClient = grpc.Client & {
   Check(request: { service: string }, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response?: { status: string }) => void): void;
 };
 
-let healthConstructor: (new (address: string, credentials: grpc.ChannelCredentials) => HealthClient) | undefined;
+type HealthClientConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => HealthClient;
 
-function healthClientConstructor(): new (address: string, credentials: grpc.ChannelCredentials) => HealthClient {
+let healthConstructor: HealthClientConstructor | undefined;
+
+function healthClientConstructor(): HealthClientConstructor {
   if (healthConstructor === undefined) {
     const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
     const health = grpc.loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: typeof healthConstructor } } } };
@@ -87,6 +90,39 @@ export class AdminClient {
 
   close(): void {
     this.admin.close();
+    this.health.close();
+  }
+}
+
+/** A health check's serving status, or the gRPC status name it failed with. */
+export interface HealthProbeResult {
+  /** Whether the server answered (with any serving status). */
+  answered: boolean;
+  status: string;
+  ms: number;
+}
+
+/** Health checks on their own HTTP/2 connection, so that neither the load nor the admin calls queue in front of them. */
+export class HealthProbe {
+  private readonly health: HealthClient;
+
+  constructor(address: string) {
+    this.health = new (healthClientConstructor())(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  }
+
+  /** One check of the whole server (service ""); never rejects. */
+  check(deadlineMs: number): Promise<HealthProbeResult> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      this.health.Check({ service: '' }, { deadline: Date.now() + deadlineMs }, (error, response) => {
+        const ms = performance.now() - started;
+        if (error !== null) resolve({ answered: false, status: statusName(error.code), ms });
+        else resolve({ answered: true, status: response?.status ?? 'UNKNOWN', ms });
+      });
+    });
+  }
+
+  close(): void {
     this.health.close();
   }
 }

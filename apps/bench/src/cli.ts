@@ -5,7 +5,8 @@ import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { chooseDriver } from './driver.js';
 import { formatBytes } from './format.js';
-import { defaultOptions, quickPreset, type BenchOptions } from './options.js';
+import { defaultOptions, OVERLOAD_RSS_GROWTH_MIB, quickPreset, type BenchOptions } from './options.js';
+import { overloadLines, overloadVerdicts, runOverload } from './overload.js';
 import { Progress } from './progress.js';
 import { writeReportFiles } from './report-files.js';
 import { reportLines } from './report-table.js';
@@ -26,6 +27,11 @@ const seconds = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds ≥ 0, got ${JSON.stringify(value)}`);
   return Math.round(n * 1000);
+};
+const positive = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got ${JSON.stringify(value)}`);
+  return n;
 };
 const integers = (min: number) => (value: string): number[] => value.split(',').filter((s) => s.trim() !== '').map((s) => integer(min)(s.trim()));
 function choices<T extends string>(allowed: readonly T[]) {
@@ -73,6 +79,12 @@ const program = new Command('modelserve-bench')
   .option('--soak-minutes <n>', 'soak mode: minutes in total (default 10)', integer(1))
   .option('--soak-load <share>', 'soak mode: share of the measured capacity, 0..1 (default 0.7)', parseFloat)
   .option('--soak-window-seconds <n>', 'soak mode: seconds per window (default 30)', integer(1))
+  .option('--overload', 'overload mode instead: a compute-heavy MLP (1 instance, batching off) at --overload-factor × its measured capacity, open loop, each call with a deadline: statuses with latency, health checks, server RSS, PASS/FAIL')
+  .option('--overload-factor <n>', 'overload mode: offered load over the measured capacity (default 10)', positive)
+  .option('--overload-seconds <n>', 'overload mode: seconds of overload (default 20)', integer(1))
+  .option('--overload-deadline-ms <ms>', 'overload mode: per-call deadline (default 500)', integer(1))
+  .option('--overload-channels <n>', 'overload mode: connections per load worker (default 8)', integer(1))
+  .option('--overload-rss-growth-mib <n>', `overload mode: the server's peak RSS may exceed its idle RSS by at most this (default ${OVERLOAD_RSS_GROWTH_MIB})`, integer(1))
   .addOption(new Option('--no-files', 'do not write the JSON and SVG files'))
   .showHelpAfterError();
 
@@ -95,8 +107,9 @@ function options(): BenchOptions & { files: boolean } {
     (explicit as Record<string, unknown>)[renamed[name] ?? name] = value;
   }
   const quick = flags['quick'] === true;
-  if ([flags['rss'], flags['sdk'], flags['soak']].filter((f) => f === true).length > 1) program.error('error: --rss, --sdk and --soak are separate modes; choose one');
-  if (flags['rss'] !== true && flags['sdk'] !== true && flags['soak'] !== true) {
+  const modes = [flags['rss'], flags['sdk'], flags['soak'], flags['overload']].filter((f) => f === true).length;
+  if (modes > 1) program.error('error: --rss, --sdk, --soak and --overload are separate modes; choose one');
+  if (modes === 0) {
     try {
       chooseDriver({ driver: explicit.driver ?? 'auto', rates: explicit.rates ?? [] });
     } catch (error) {
@@ -148,6 +161,14 @@ async function main(): Promise<void> {
     } finally {
       progress.close();
     }
+  } else if (opts.overload) {
+    const progress = new Progress(2);
+    try {
+      const overload = await runOverload(opts, progress);
+      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], overload };
+    } finally {
+      progress.close();
+    }
   } else if (opts.sdk) {
     const progress = new Progress(countSdkSteps(opts));
     try {
@@ -165,9 +186,14 @@ async function main(): Promise<void> {
     }
   }
   results.durationSeconds = (Date.now() - started) / 1000;
-  const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : opts.soak ? [] : evaluateTargets(results);
-  const title = results.sdk !== undefined ? 'Targets (SDK balancing: under 5% of throughput)' : undefined;
-  const lines = results.soak !== undefined ? [...soakLines(results.soak), ''] : [...reportLines(results), ...targetLines(targets, title), ''];
+  const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : results.overload !== undefined ? overloadVerdicts(results.overload) : opts.soak ? [] : evaluateTargets(results);
+  const title = results.sdk !== undefined ? 'Targets (SDK balancing: under 5% of throughput)' : results.overload !== undefined ? `Targets (overload at ${results.overload.factor}× capacity)` : undefined;
+  const lines =
+    results.soak !== undefined
+      ? [...soakLines(results.soak), '']
+      : results.overload !== undefined
+        ? [...overloadLines(results.overload), '', ...targetLines(targets, title), '']
+        : [...reportLines(results), ...targetLines(targets, title), ''];
   lines.push(`Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (opts.files) {
     for (const file of await writeReportFiles(results, targets, opts.outDir)) lines.push(`Wrote ${file}`);

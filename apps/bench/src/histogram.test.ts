@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeHistogram, mergeCounts, newHistogram, summarizeEncoded } from './histogram.js';
+import { encodeHistogram, mergeCounts, newHistogram, summarizeByName, summarizeEncoded } from './histogram.js';
 
 function encoded(values: number[]): string {
   const histogram = newHistogram();
@@ -23,6 +23,14 @@ describe('latency histograms from several workers', () => {
 
   it('summarize nothing as NaN rather than zero latency', () => {
     expect(summarizeEncoded([encoded([])]).p50).toBeNaN();
+  });
+
+  it('merge failure latencies by status name', () => {
+    const merged = summarizeByName([{ RESOURCE_EXHAUSTED: encoded([1000, 2000]) }, { RESOURCE_EXHAUSTED: encoded([3000]), DEADLINE_EXCEEDED: encoded([500_000]) }, {}]);
+    expect(Object.keys(merged).sort()).toEqual(['DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED']);
+    expect(merged['RESOURCE_EXHAUSTED']).toMatchObject({ count: 3 });
+    expect(merged['RESOURCE_EXHAUSTED']?.max).toBeCloseTo(3, 1);
+    expect(merged['DEADLINE_EXCEEDED']?.p50).toBeCloseTo(500, -1);
   });
 
   it('add error counts by status name', () => {

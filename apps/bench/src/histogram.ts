@@ -25,9 +25,12 @@ export function mergeHistograms(encoded: readonly string[]): hdr.Histogram {
 
 const ms = (us: number): number => us / 1000;
 
+/** No latencies: NaN rather than zero. */
+export const NO_LATENCY: LatencySummary = { count: 0, mean: NaN, p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN };
+
 /** p50, p90, p99, p99.9, max and mean of a microsecond histogram, in milliseconds. */
 export function summarize(histogram: hdr.Histogram): LatencySummary {
-  if (histogram.totalCount === 0) return { count: 0, mean: NaN, p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN };
+  if (histogram.totalCount === 0) return { ...NO_LATENCY };
   return {
     count: histogram.totalCount,
     mean: ms(histogram.mean),
@@ -45,6 +48,12 @@ export function summarizeEncoded(encoded: readonly string[]): LatencySummary {
   const summary = summarize(merged);
   merged.destroy();
   return summary;
+}
+
+/** Merges encoded histograms by key (failure latencies by status name, e.g. from several workers) and summarizes each. */
+export function summarizeByName(parts: ReadonlyArray<Readonly<Record<string, string>>>): Record<string, LatencySummary> {
+  const names = new Set(parts.flatMap((part) => Object.keys(part)));
+  return Object.fromEntries([...names].map((name) => [name, summarizeEncoded(parts.flatMap((part) => part[name] ?? []))]));
 }
 
 /** Adds counts by key (errors by status name), e.g. from several workers. */

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { forkChild, stopChild, waitForMessage } from './children.js';
-import { mergeCounts, summarizeEncoded } from './histogram.js';
+import { mergeCounts, summarizeByName, summarizeEncoded } from './histogram.js';
 import type { FromLoadWorker, LatencySummary, LoadJob, Method, WorkerResult } from './types.js';
 
 /** One measurement as the parent asks for it. */
@@ -30,6 +30,8 @@ export interface LoadSpec {
   channels?: number;
   /** h2load driver, stream method: messages per PredictStream call (default: concurrency / streams). */
   messagesPerStream?: number;
+  /** Node driver: count the answers that arrive after the window while draining too (default false). */
+  countDrained?: boolean;
 }
 
 /** The merged outcome of a measurement. */
@@ -38,7 +40,15 @@ export interface LoadOutcome {
   requestsPerSecond: number;
   latency: LatencySummary;
   errors: Record<string, number>;
+  /** Latencies of the failed requests by status name (empty with h2load, which does not time failures). */
+  errorLatency: Record<string, LatencySummary>;
   dropped: number;
+  /** Node driver: requests still in flight when the drain gave up. */
+  unanswered?: number;
+  /** Node driver: requests answered with outputs within the deadline (latency from the scheduled time in the open loop). */
+  withinDeadline?: number;
+  /** Node driver, open loop: how late requests left after their scheduled time, which every latency above includes. */
+  sendLag?: LatencySummary;
   /**
    * h2load's stream method: requests are messages (each stream carries `messagesPerStream`) and
    * `latency` is empty (h2load cannot time messages); `perStream` is the time of whole streams.
@@ -72,6 +82,7 @@ export function planJobs(spec: LoadSpec, workers: number): LoadJob[] {
     requests: 0,
     deadlineMs: spec.deadlineMs ?? 30_000,
     channels: spec.channels ?? 1,
+    countDrained: spec.countDrained ?? false,
   };
   if (spec.rate > 0) {
     const streams = split(Math.max(spec.streams, workers), workers);
@@ -109,7 +120,11 @@ export function mergeResults(results: readonly WorkerResult[]): LoadOutcome {
     requestsPerSecond: completed / (windowMs / 1000),
     latency: summarizeEncoded(results.map((r) => r.histogram)),
     errors: mergeCounts(results.map((r) => r.errors)),
+    errorLatency: summarizeByName(results.map((r) => r.errorHistograms)),
     dropped: results.reduce((sum, r) => sum + r.dropped, 0),
+    unanswered: results.reduce((sum, r) => sum + r.unanswered, 0),
+    withinDeadline: results.reduce((sum, r) => sum + r.withinDeadline, 0),
+    sendLag: summarizeEncoded(results.map((r) => r.sendLag)),
   };
 }
 

@@ -17,11 +17,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { h2loadArgs, parseH2loadLog, parseH2loadSummary, streamBody, grpcFrame } from './h2load.js';
-import { newHistogram, summarize } from './histogram.js';
+import { newHistogram, NO_LATENCY, summarize } from './histogram.js';
 import type { LoadDriver, LoadOutcome, LoadSpec } from './load-generator.js';
-import type { LatencySummary } from './types.js';
-
-const EMPTY: LatencySummary = { count: 0, mean: NaN, p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN };
 
 function runProcess(binary: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -99,8 +96,9 @@ export class H2loadDriver implements LoadDriver {
       const outcome: LoadOutcome = {
         completed,
         requestsPerSecond: completed / (Math.max(1, spec.durationMs) / 1000),
-        latency: stream ? EMPTY : times,
+        latency: stream ? NO_LATENCY : times,
         errors,
+        errorLatency: {},
         dropped: 0,
       };
       if (stream) {

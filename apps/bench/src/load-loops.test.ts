@@ -51,6 +51,31 @@ describe('the closed loop', () => {
     await runClosedLoop([fakeSender(0, 'UNAVAILABLE')], failing, 1000);
     expect(failing.completed).toBe(0);
     expect(failing.errors['UNAVAILABLE']).toBeGreaterThan(0);
+    expect(failing.errorHistograms['UNAVAILABLE']?.totalCount).toBe(failing.errors['UNAVAILABLE']);
+  });
+});
+
+describe('the record', () => {
+  it('times failures per status and counts answers within the deadline', () => {
+    const record = new LoadRecord({ start: 0, end: 1000, requests: 0 }, 100);
+    record.record(0, 50, undefined);
+    record.record(0, 150, undefined);
+    record.record(10, 12, 'RESOURCE_EXHAUSTED');
+    record.record(10, 110, 'DEADLINE_EXCEEDED');
+    expect(record).toMatchObject({ completed: 2, withinDeadline: 1, errors: { RESOURCE_EXHAUSTED: 1, DEADLINE_EXCEEDED: 1 } });
+    expect(record.errorHistograms['RESOURCE_EXHAUSTED']?.maxValue).toBeCloseTo(2000, -1);
+    expect(record.errorHistograms['DEADLINE_EXCEEDED']?.maxValue).toBeCloseTo(100_000, -3);
+  });
+
+  it('counts answers after the window only when asked to count the drain', () => {
+    const timed = new LoadRecord({ start: 0, end: 100, requests: 0 });
+    const drained = new LoadRecord({ start: 0, end: 100, requests: 0, countDrained: true });
+    for (const record of [timed, drained]) {
+      record.record(90, 95, undefined);
+      record.record(95, 150, 'DEADLINE_EXCEEDED');
+    }
+    expect(timed).toMatchObject({ completed: 1, errors: {} });
+    expect(drained).toMatchObject({ completed: 1, errors: { DEADLINE_EXCEEDED: 1 } });
   });
 });
 
@@ -64,11 +89,15 @@ describe('the open loop', () => {
     expect(record.completed).toBeLessThanOrEqual(31);
     // answered 2 ms after sending, sent at most a timer tick late: far below the 10 ms interval
     expect(record.histogram.getValueAtPercentile(50)).toBeLessThan(8000);
+    expect(record.sendLag.totalCount).toBe(sender.sent);
+    expect(record.sendLag.getValueAtPercentile(50)).toBeLessThan(record.histogram.getValueAtPercentile(50));
   });
 
   it('drops due requests beyond the in-flight cap and counts them', async () => {
     const record = new LoadRecord(window(0, 200));
     await runOpenLoop([fakeSender(1000)], 200, 5, record, 10);
     expect(record.dropped).toBeGreaterThan(20);
+    // the drain gave up on the 5 in flight
+    expect(record.unanswered).toBe(5);
   });
 });

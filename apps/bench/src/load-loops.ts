@@ -14,6 +14,8 @@ export interface LoadWindow {
   end: number;
   /** Stop after this many answered requests instead of at `end` (0: timed). */
   requests: number;
+  /** Also count answers that arrive after `end` while draining, so each request sent is counted once (`--overload`). */
+  countDrained?: boolean;
 }
 
 /** What one loop run measured. */
@@ -22,21 +24,47 @@ export class LoadRecord {
   completed = 0;
   dropped = 0;
   readonly errors: Record<string, number> = {};
+  /** Latencies of the failed requests, by status name: a fast rejection and a timeout look alike in `errors`. */
+  readonly errorHistograms: Record<string, hdr.Histogram> = {};
+  /** Open loop: how late requests left after their scheduled time (the client's own share of their latency). */
+  readonly sendLag: hdr.Histogram = newHistogram();
+  /** Answered requests whose latency was within `deadlineMs` (all of them when it is 0). */
+  withinDeadline = 0;
+  /** Requests still in flight when the drain gave up. */
+  unanswered = 0;
   /** When the last counted request was answered. */
   lastAt = 0;
 
-  constructor(readonly window: LoadWindow) {}
+  constructor(
+    readonly window: LoadWindow,
+    private readonly deadlineMs = 0,
+  ) {}
 
   /** Counts a request answered at `endedAt` that started (or was due) at `startedAt`. */
   record(startedAt: number, endedAt: number, error: string | undefined): void {
-    if (endedAt < this.window.start || (this.window.requests === 0 && endedAt > this.window.end)) return;
+    if (endedAt < this.window.start || (this.window.requests === 0 && !this.window.countDrained && endedAt > this.window.end)) return;
     this.lastAt = endedAt;
+    const us = Math.max(1, Math.round((endedAt - startedAt) * 1000));
     if (error !== undefined) {
       this.errors[error] = (this.errors[error] ?? 0) + 1;
+      (this.errorHistograms[error] ??= newHistogram()).recordValue(us);
       return;
     }
     this.completed++;
-    this.histogram.recordValue(Math.max(1, Math.round((endedAt - startedAt) * 1000)));
+    if (this.deadlineMs === 0 || us <= this.deadlineMs * 1000) this.withinDeadline++;
+    this.histogram.recordValue(us);
+  }
+
+  /** Frees the histograms. */
+  destroy(): void {
+    this.histogram.destroy();
+    this.sendLag.destroy();
+    for (const histogram of Object.values(this.errorHistograms)) histogram.destroy();
+  }
+
+  /** Open loop: a request due at `dueAt` left at `sentAt`. */
+  recordSend(dueAt: number, sentAt: number): void {
+    if (dueAt >= this.window.start && dueAt <= this.window.end) this.sendLag.recordValue(Math.max(1, Math.round((sentAt - dueAt) * 1000)));
   }
 
   /** Whether no more requests should be sent. */
@@ -45,13 +73,16 @@ export class LoadRecord {
   }
 }
 
-/** Resolves once every sender is idle, or after `timeoutMs`. */
-function drained(senders: readonly Sender[], timeoutMs: number): Promise<void> {
+/** Resolves once every sender is idle, or after `timeoutMs`; counts what is still in flight then as unanswered. */
+function drained(senders: readonly Sender[], timeoutMs: number, record: LoadRecord): Promise<void> {
   const until = performance.now() + timeoutMs;
   return new Promise((resolve) => {
     const check = (): void => {
-      if (senders.every((s) => s.inFlight() === 0) || performance.now() > until) resolve();
-      else setTimeout(check, 5);
+      const inFlight = senders.reduce((sum, s) => sum + s.inFlight(), 0);
+      if (inFlight === 0 || performance.now() > until) {
+        record.unanswered = inFlight;
+        resolve();
+      } else setTimeout(check, 5);
     };
     check();
   });
@@ -78,7 +109,7 @@ export async function runClosedLoop(loops: readonly Sender[], record: LoadRecord
     if (running === 0) resolve();
     for (const sender of loops) loop(sender);
   });
-  await drained([...new Set(loops)], drainMs);
+  await drained([...new Set(loops)], drainMs, record);
 }
 
 /**
@@ -108,6 +139,7 @@ export async function runOpenLoop(senders: readonly Sender[], rate: number, maxI
           continue;
         }
         const sender = senders[next++ % senders.length]!;
+        record.recordSend(dueAt, performance.now());
         inFlight++;
         sender.send((error) => {
           inFlight--;
@@ -118,5 +150,5 @@ export async function runOpenLoop(senders: readonly Sender[], rate: number, maxI
     };
     tick();
   });
-  await drained(senders, drainMs);
+  await drained(senders, drainMs, record);
 }

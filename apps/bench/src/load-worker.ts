@@ -52,10 +52,11 @@ async function run(job: LoadJob): Promise<WorkerResult> {
   const window: LoadWindow =
     job.requests > 0
       ? { start: origin, end: Infinity, requests: job.requests }
-      : { start: origin + job.warmupMs, end: origin + job.warmupMs + job.durationMs, requests: 0 };
-  const record = new LoadRecord(window);
+      : { start: origin + job.warmupMs, end: origin + job.warmupMs + job.durationMs, requests: 0, countDrained: job.countDrained };
+  const record = new LoadRecord(window, job.deadlineMs);
   const progress = setInterval(() => send({ type: 'progress', completed: record.completed }), 500);
-  const drainMs = job.deadlineMs > 0 ? Math.min(job.deadlineMs, 10_000) : 10_000;
+  // A second past the deadline, so that a call sent last can still end with its DEADLINE_EXCEEDED.
+  const drainMs = job.deadlineMs > 0 ? Math.min(job.deadlineMs + 1000, 10_000) : 10_000;
   try {
     if (job.rate > 0) await runOpenLoop(all, job.rate, job.maxInFlight, record, drainMs);
     else await runClosedLoop(loops, record, drainMs);
@@ -68,10 +69,14 @@ async function run(job: LoadJob): Promise<WorkerResult> {
     completed: record.completed,
     errors: record.errors,
     dropped: record.dropped,
+    unanswered: record.unanswered,
+    withinDeadline: record.withinDeadline,
     windowMs,
     histogram: encodeHistogram(record.histogram),
+    sendLag: encodeHistogram(record.sendLag),
+    errorHistograms: Object.fromEntries(Object.entries(record.errorHistograms).map(([name, histogram]) => [name, encodeHistogram(histogram)])),
   };
-  record.histogram.destroy();
+  record.destroy();
   return result;
 }
 

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 
 /** Messages from the guard to the benchmark. */
 export type GuardMessage =
-  | { type: 'listening'; address: string }
+  | { type: 'listening'; address: string; pid: number | undefined }
   | { type: 'log'; line: string }
   | { type: 'exited'; code: number | null; signal: string | null };
 
@@ -27,7 +27,7 @@ createInterface({ input: server.stdout }).on('line', (line) => {
     send({ type: 'log', line });
     return;
   }
-  if (entry.msg === 'modelserve listening' && typeof entry.address === 'string') send({ type: 'listening', address: entry.address });
+  if (entry.msg === 'modelserve listening' && typeof entry.address === 'string') send({ type: 'listening', address: entry.address, pid: server.pid });
   // Warnings, errors, and the line that says a signal is shutting it down.
   else if ((typeof entry.level === 'number' && entry.level >= 40) || entry.msg === 'shutting down') send({ type: 'log', line });
 });

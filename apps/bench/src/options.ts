@@ -53,12 +53,29 @@ export interface BenchOptions {
   /** Share of the measured capacity to soak at. */
   soakLoad: number;
   soakWindowSeconds: number;
+  /** `--overload`: a heavy model at `overloadFactor` × its measured capacity for `overloadSeconds`, each call with `overloadDeadlineMs`. */
+  overload: boolean;
+  overloadFactor: number;
+  overloadSeconds: number;
+  overloadDeadlineMs: number;
+  /** Connections per load worker in overload mode: many clients, each under grpc.max_concurrent_streams. */
+  overloadChannels: number;
+  /** The server's peak RSS may exceed its idle RSS by at most this (MiB). */
+  overloadRssGrowthMib: number;
   /** SDK mode: @modelserve/client against a bare grpc-js client; requests in flight, rounds. */
   sdk: boolean;
   sdkConcurrency: number;
   sdkRounds: number;
   quick: boolean;
 }
+
+/**
+ * The RSS growth over idle that `--overload` accepts by default, MiB. With the default limits what
+ * the server holds for calls is bounded: at most 256 streams per connection (16 connections here)
+ * and 1,024 queued requests per model, of 3 KiB each: under 16 MiB; the rest is V8's and grpc-js's
+ * working memory, measured at 50–100 MiB.
+ */
+export const OVERLOAD_RSS_GROWTH_MIB = 256;
 
 /** The defaults: about 5 minutes on a 2-core machine. */
 export function defaultOptions(): BenchOptions {
@@ -95,6 +112,12 @@ export function defaultOptions(): BenchOptions {
     soakMinutes: 10,
     soakLoad: 0.7,
     soakWindowSeconds: 30,
+    overload: false,
+    overloadFactor: 10,
+    overloadSeconds: 20,
+    overloadDeadlineMs: 500,
+    overloadChannels: 8,
+    overloadRssGrowthMib: OVERLOAD_RSS_GROWTH_MIB,
     sdk: false,
     sdkConcurrency: 32,
     sdkRounds: 3,

@@ -7,7 +7,7 @@ import { AdminClient } from './admin.js';
 import { formatBytes, formatRate } from './format.js';
 import { LoadGenerator } from './load-generator.js';
 import type { BenchOptions } from './options.js';
-import { benchModels, encodedPayloads } from './payloads.js';
+import { benchModels, encodedPayloads, type BenchModel } from './payloads.js';
 import type { Progress } from './progress.js';
 import { generateModels, temporaryDirectory, writeRepository } from './repository.js';
 import type { RunningServer } from './servers-baseline.js';
@@ -22,11 +22,16 @@ export function rssCheckpoints(total: number, checkpoint: number): number[] {
   return list;
 }
 
-/** modelserve serving the MLP (batching on, else off), with an admin connection. */
-export async function startServing(options: BenchOptions, dir: string, progress: Progress): Promise<{ server: RunningServer; admin: AdminClient; batching: boolean }> {
-  const model = benchModels.mlp;
+/** modelserve serving `model` with the first of `batchings` it loads with (batching on, else off), with an admin connection. */
+export async function startServing(
+  options: BenchOptions,
+  dir: string,
+  progress: Progress,
+  model: BenchModel = benchModels.mlp,
+  batchings: readonly boolean[] = [true, false],
+): Promise<{ server: RunningServer; admin: AdminClient; batching: boolean }> {
   const bytes = generateModels([model]);
-  for (const batching of [true, false]) {
+  for (const batching of batchings) {
     const repository = join(dir, batching ? 'on' : 'off');
     const config = { batching, maxBatchSize: options.maxBatchSize, instances: options.instances, maxQueueDelayUs: options.maxQueueDelayUs, preferredBatchSizes: options.preferredBatchSizes };
     await writeRepository(repository, [model], bytes, config);
@@ -36,9 +41,10 @@ export async function startServing(options: BenchOptions, dir: string, progress:
     if (reason === undefined) return { server, admin, batching };
     admin.close();
     await server.stop();
-    progress.line(`rss: ${model.name} with batching ${batching ? 'on' : 'off'} did not load (${reason})${batching ? '; trying batching off' : ''}`);
+    const next = batchings[batchings.indexOf(batching) + 1];
+    progress.line(`rss: ${model.name} with batching ${batching ? 'on' : 'off'} did not load (${reason})${next === undefined ? '' : `; trying batching ${next ? 'on' : 'off'}`}`);
   }
-  throw new Error(`${model.name} did not load with batching on or off`);
+  throw new Error(`${model.name} did not load with batching ${batchings.map((b) => (b ? 'on' : 'off')).join(' or ')}`);
 }
 
 /** Runs the RSS measurement; RSS values are undefined when GetServerStats is not served. */

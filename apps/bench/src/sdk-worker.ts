@@ -149,7 +149,7 @@ async function run(job: SdkJob): Promise<SdkRun> {
       cpuPerCallUs: meter.cpuUs === undefined || record.completed === 0 ? undefined : meter.cpuUs / record.completed,
       eventLoopUtilization: meter.utilization,
     };
-    record.histogram.destroy();
+    record.destroy();
     return result;
   } finally {
     client.close();

@@ -7,6 +7,8 @@ import type { ListeningMessage } from './server-listen.js';
 export interface RunningServer {
   /** host:port on 127.0.0.1. */
   address: string;
+  /** The serving process (modelserve: the CLI its guard runs), for reading its memory from /proc. */
+  pid: number | undefined;
   stop(): Promise<void>;
   /** Why the server is gone, when it exited without being asked to. */
   exitReason(): string | undefined;
@@ -32,7 +34,7 @@ async function started(child: ChildProcess, what: string): Promise<RunningServer
   try {
     const port = await waitForMessage(child, (m) => ((m as ListeningMessage).type === 'listening' ? (m as ListeningMessage).port : undefined));
     const watch = watchExit(child, (code, signal) => `${what} exited (${signal ?? `code ${code}`}) during the run${stderrTail(child) === '' ? '' : `: ${stderrTail(child)}`}`);
-    return { address: `127.0.0.1:${port}`, ...watch };
+    return { address: `127.0.0.1:${port}`, pid: child.pid, ...watch };
   } catch (error) {
     await stopChild(child);
     throw new Error(`${what} did not start: ${(error as Error).message}`);

@@ -28,13 +28,13 @@ export async function startModelserve(repository: string, onLog: (line: string) 
     return `modelserve exited (${exit || 'unknown'}) during the run${lastLines.length > 0 ? `; last log lines: ${lastLines.join(' ')}` : ''}${tail === '' ? '' : `; stderr: ${tail}`}`;
   };
   try {
-    const address = await waitForMessage(guard, (message) => {
+    const { address, pid } = await waitForMessage(guard, (message) => {
       const m = message as GuardMessage;
-      if (m.type === 'listening') return m.address;
+      if (m.type === 'listening') return m;
       if (m.type === 'exited') throw new Error(`modelserve exited (${m.signal ?? `code ${m.code}`}) before listening`);
       return undefined;
     });
-    return { address, ...watchExit(guard, describe) };
+    return { address, pid, ...watchExit(guard, describe) };
   } catch (error) {
     await stopChild(guard);
     throw error;

@@ -35,14 +35,14 @@ export async function runSoak(options: BenchOptions, progress: Progress): Promis
     generator = await LoadGenerator.start(options.workers);
     const payloads = encodedPayloads(benchModels.mlp);
     const base = { address: serving.server.address, method: 'unary' as const, payloads, streams: 0, warmupMs: 1000, deadlineMs: options.deadlineMs, channels: options.channels };
-    progress.step('soak: capacity (closed loop, 64 in flight, 5 s)', 6);
+    progress.step('soak: capacity (closed loop, 64 in flight, 5 s)', 6000);
     const capacity = await generator.run({ ...base, concurrency: 64, rate: 0, durationMs: 5000 });
     const rate = Math.max(1, Math.round(capacity.requestsPerSecond * options.soakLoad));
     progress.finish(`${formatRate(capacity.requestsPerSecond)} req/s; soaking at ${formatRate(rate)} req/s`);
     const windows: SoakResult['windows'] = [];
     const count = Math.max(1, Math.round((options.soakMinutes * 60) / options.soakWindowSeconds));
     for (let i = 0; i < count; i++) {
-      progress.step(`soak: window ${i + 1}/${count} at ${formatRate(rate)} req/s`, options.soakWindowSeconds);
+      progress.step(`soak: window ${i + 1}/${count} at ${formatRate(rate)} req/s`, options.soakWindowSeconds * 1000);
       const outcome = await generator.run({ ...base, concurrency: 0, rate, warmupMs: 0, durationMs: options.soakWindowSeconds * 1000, maxInFlight: options.maxInFlight });
       const gone = serving.server.exitReason();
       if (gone !== undefined) throw new Error(`${gone} (in soak window ${i + 1})`);

@@ -43,6 +43,8 @@ export interface LoadJob {
   deadlineMs: number;
   /** Separate HTTP/2 connections this worker opens to the server. */
   channels: number;
+  /** Count the answers that arrive after the window while draining too (`--overload`: every call sent is accounted for). */
+  countDrained: boolean;
 }
 
 /** What a load worker measured for one job. */
@@ -53,10 +55,18 @@ export interface WorkerResult {
   errors: Record<string, number>;
   /** Open loop: due requests not sent because of the in-flight cap. */
   dropped: number;
+  /** Requests still in flight when the drain gave up. */
+  unanswered: number;
+  /** Requests answered with outputs within the job's deadline (latency from the scheduled time in the open loop). */
+  withinDeadline: number;
   /** Length of the measured window. */
   windowMs: number;
   /** HDR histogram of latencies in microseconds, compressed base64. */
   histogram: string;
+  /** The failed requests' latencies by status name, encoded like `histogram`. */
+  errorHistograms: Record<string, string>;
+  /** Open loop: how late requests left after their scheduled time, encoded like `histogram`. */
+  sendLag: string;
 }
 
 /** Messages from the parent to a load worker (it is ended with SIGTERM). */
@@ -237,6 +247,7 @@ export interface BenchResults {
   rss?: RssResult;
   sdk?: SdkResult;
   soak?: SoakResult;
+  overload?: OverloadResult;
 }
 
 /** `--soak`: steady open-loop load in windows. */
@@ -253,4 +264,59 @@ export interface SoakResult {
   rssGrowth: number | undefined;
   /** Errors and dropped requests over every window. */
   errors: number;
+}
+
+/** `--overload`: the CNN at `factor` times its measured capacity, open loop, every call with a deadline. */
+export interface OverloadResult {
+  factor: number;
+  /** Closed-loop capacity measured first (64 in flight), req/s. */
+  capacity: number;
+  /** The open loop's rate, req/s. */
+  offeredRate: number;
+  /** OK calls per second over the window. */
+  okRate: number;
+  seconds: number;
+  deadlineMs: number;
+  /** The open loop's in-flight cap: due calls beyond it are not sent (`dropped`). */
+  maxInFlight: number;
+  /** Calls due in the window: every status's count, `dropped` and `unanswered`. */
+  calls: number;
+  /** By status name (`OK`: answered with outputs): count and latency from the scheduled time. */
+  statuses: Record<string, { count: number; latency: LatencySummary }>;
+  dropped: number;
+  /** Calls still in flight a second past their deadline. */
+  unanswered: number;
+  /** OK calls answered within the deadline (latency from the scheduled time). */
+  okWithinDeadline: number;
+  /** How late the load workers sent the calls after their scheduled time: the client's share of every latency above. */
+  sendLag: LatencySummary;
+  /** The server's own counts over the window (GetModelStatistics): answered with outputs, accepted and then failed. */
+  server: { requests: number; failures: number } | undefined;
+  /** The server's event-loop delay over the window (GetServerStats), ms. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number } | undefined;
+  /** `grpc.health.v1.Health/Check` every `intervalMs` during the window, on its own connection, each with `deadlineMs`. */
+  health: {
+    intervalMs: number;
+    deadlineMs: number;
+    sent: number;
+    serving: number;
+    /** Checks not answered SERVING, by the status answered or the gRPC status they failed with. */
+    failed: Record<string, number>;
+    /** Round trips of every check, answered or not. */
+    latency: LatencySummary;
+  };
+  /** The server process's memory from /proc/<pid>/status (undefined where it cannot be read). */
+  rss: {
+    /** VmRSS after the model loaded, before any load. */
+    idleBytes: number | undefined;
+    /** Highest VmRSS sampled every `intervalMs` during the window. */
+    peakBytes: number | undefined;
+    /** VmHWM at the end: the kernel's high-water mark over the server's life, which sampling cannot miss. */
+    hwmBytes: number | undefined;
+    boundBytes: number;
+    intervalMs: number;
+    samples: Array<number | undefined>;
+  };
+  /** Why the server is gone, when it exited during the run. */
+  exitReason: string | undefined;
 }

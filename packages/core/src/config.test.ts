@@ -8,7 +8,7 @@ describe('model config', () => {
   it('fills in Triton-like defaults when there is no config.yaml', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'config-'));
     const config = await readModelConfig(path.join(dir, 'config.yaml'), 'm/config.yaml');
-    expect(config).toEqual({ max_batch_size: 0, version_policy: { latest: 1 }, warmup: true, instances: { count: availableParallelism(), intra_op_threads: 1 } });
+    expect(config).toEqual({ max_batch_size: 0, version_policy: { latest: 1 }, warmup: true, shed_by_deadline: true, instances: { count: availableParallelism(), intra_op_threads: 1 } });
   });
 
   it('reads every version policy form', () => {

@@ -53,6 +53,11 @@ export const modelConfigSchema = z
       .optional(),
     /** Run every instance once on zero inputs before the version takes requests. */
     warmup: z.boolean().default(true),
+    /**
+     * Refuse a request at once (RESOURCE_EXHAUSTED) when the queue ahead would make it miss its
+     * deadline, and answer DEADLINE_EXCEEDED as soon as a queued request can no longer finish in time.
+     */
+    shed_by_deadline: z.boolean().default(true),
     instances: z
       .object({
         /** Sessions (worker threads) per version; default: one per core. */

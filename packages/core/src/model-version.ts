@@ -107,6 +107,7 @@ export class ModelVersion {
       maxQueueSize: batching?.max_queue_size,
       priorityLevels: batching?.priority_levels,
       defaultPriorityLevel: batching?.default_priority_level,
+      shedByDeadline: config.shed_by_deadline,
       stats: this.stats,
     });
   }

@@ -147,6 +147,54 @@ describe('dynamic batcher', () => {
     expect(scheduler.inflight).toBe(0);
   });
 
+  describe('shedding by deadline', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    /** A batcher (batching off: one request per run) whose first run took about 40 ms. */
+    async function timed(overrides: Partial<DynamicBatcherOptions> = {}) {
+      const b = batcher({ batching: false, ...overrides });
+      const first = b.scheduler.enqueue(job(0));
+      await sleep(40);
+      b.held.release();
+      await first;
+      return b;
+    }
+
+    it('refuses at once, with ResourceExhausted, a request that the work queued ahead would make miss its deadline', async () => {
+      const { scheduler, held } = await timed();
+      const accepted = [scheduler.enqueue(job(1)), scheduler.enqueue(job(2, { deadline: Date.now() + 10_000 })), scheduler.enqueue(job(3))];
+      const started = performance.now();
+      // Two queued ahead, then its own run, after the run in progress: about 4 × 40 ms, against 100 ms.
+      const refused = scheduler.enqueue(job(4, { deadline: Date.now() + 100 }));
+      await expect(refused).rejects.toMatchObject({ code: 'ResourceExhausted' });
+      await expect(refused).rejects.toThrow(/^m\/1: overloaded: the 2 requests queued ahead would finish it in about \d+ ms, its deadline is in \d+ ms$/);
+      expect(performance.now() - started).toBeLessThan(20);
+      // A generous deadline is accepted.
+      accepted.push(scheduler.enqueue(job(5, { deadline: Date.now() + 10_000 })));
+      await releaseAll(held, accepted);
+    });
+
+    it('accepts it when shedding is off (it then waits, and expires at its deadline)', async () => {
+      const { scheduler, held } = await timed({ shedByDeadline: false });
+      const accepted = [scheduler.enqueue(job(1)), scheduler.enqueue(job(2)), scheduler.enqueue(job(3))];
+      const late = scheduler.enqueue(job(4, { deadline: Date.now() + 100 }));
+      await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
+      await releaseAll(held, accepted);
+    });
+
+    it('answers DeadlineExceeded as soon as a queued request can no longer finish in time, before its deadline', async () => {
+      const { scheduler, held } = await timed();
+      const running = scheduler.enqueue(job(1));
+      const started = performance.now();
+      // Accepted (its own run after the one in progress: about 80 ms, against 150 ms); the run in progress never ends.
+      const queued = scheduler.enqueue(job(2, { deadline: Date.now() + 150 }));
+      await expect(queued).rejects.toThrow(/^m\/1: deadline would pass before a run could finish \(runs take about \d+ ms\)$/);
+      const elapsed = performance.now() - started;
+      expect(elapsed).toBeGreaterThan(80);
+      expect(elapsed).toBeLessThan(140);
+      await releaseAll(held, [running]);
+    });
+  });
+
   it('drops a cancelled request from the queue', async () => {
     const { scheduler, held, log } = batcher();
     const running = scheduler.enqueue(job(0));

@@ -26,6 +26,12 @@ export interface DynamicBatcherOptions {
   priorityLevels?: number;
   /** Level of a request that names none. Default 1. */
   defaultPriorityLevel?: number;
+  /**
+   * Refuse a request with a deadline at once (`ResourceExhausted`) when the work queued ahead of it
+   * would not let it finish in time, and answer `DeadlineExceeded` as soon as a queued request can
+   * no longer finish in time. Default true.
+   */
+  shedByDeadline?: boolean;
   /** Where counts and durations are recorded. */
   stats?: VersionStats;
 }
@@ -63,6 +69,11 @@ export class DynamicBatcher implements Scheduler {
   private delayTimer: NodeJS.Timeout | undefined;
   private readonly maxQueueSize: number;
   private readonly defaultLevel: number;
+  private readonly instanceCount: number;
+  /** Samples queued per priority level (what a new request of that level waits behind). */
+  private readonly levelSamples: number[];
+  /** Recent runs' duration, ms (exponentially weighted); 0 until the first run. */
+  private runMs = 0;
 
   constructor(
     instances: readonly ModelInstance[],
@@ -71,7 +82,9 @@ export class DynamicBatcher implements Scheduler {
     this.idle = [...instances];
     this.maxQueueSize = options.maxQueueSize ?? 1024;
     this.levels = Array.from({ length: options.priorityLevels ?? 1 }, () => []);
+    this.levelSamples = this.levels.map(() => 0);
     this.defaultLevel = options.defaultPriorityLevel ?? 1;
+    this.instanceCount = instances.length;
   }
 
   get inflight(): number {
@@ -91,12 +104,25 @@ export class DynamicBatcher implements Scheduler {
     if (this.queued >= this.maxQueueSize) {
       return Promise.reject(new ModelServeError('ResourceExhausted', `${label}: queue is full (${this.maxQueueSize} requests waiting)`));
     }
+    const size = this.options.maxBatchSize > 0 ? batchSizeOf(job.inputs) : 1;
+    if (job.deadline !== undefined && this.idle.length === 0 && this.runMs > 0 && this.options.shedByDeadline !== false) {
+      const finishMs = this.expectedFinishMs(level, size);
+      const leftMs = job.deadline - Date.now();
+      if (finishMs > leftMs) {
+        return Promise.reject(
+          new ModelServeError(
+            'ResourceExhausted',
+            `${label}: overloaded: the ${this.queued} requests queued ahead would finish it in about ${Math.ceil(finishMs)} ms, its deadline is in ${Math.max(0, Math.floor(leftMs))} ms`,
+          ),
+        );
+      }
+    }
     return new Promise<NamedTensor[]>((resolve, reject) => {
-      const size = this.options.maxBatchSize > 0 ? batchSizeOf(job.inputs) : 1;
       // The merge key matters only when requests can merge.
       const key = this.options.batching && this.options.maxBatchSize > 0 ? batchKey(job.inputs) : '';
       const entry: Entry = { job, key, size, level, enqueuedAt: performance.now(), resolve, reject, waiting: true, timer: undefined, onAbort: undefined };
       this.levels[level - 1]!.push(entry);
+      this.levelSamples[level - 1]! += size;
       this.queued++;
       this.dispatch();
       // Still queued (every instance is busy): answer at the deadline or on cancellation.
@@ -104,10 +130,27 @@ export class DynamicBatcher implements Scheduler {
     });
   }
 
+  /**
+   * When a request of `level` and `size` queued now would finish, in ms from now, at worst: the runs
+   * in progress end, then the runs that take the samples queued ahead of it and its own, spread
+   * over the instances, each taking as long as recent runs.
+   */
+  private expectedFinishMs(level: number, size: number): number {
+    let samples = size;
+    for (let i = 0; i < level; i++) samples += this.levelSamples[i]!;
+    const perRun = this.options.batching && this.options.maxBatchSize > 0 ? this.options.maxBatchSize : 1;
+    return this.runMs * (1 + Math.ceil(Math.ceil(samples / perRun) / this.instanceCount));
+  }
+
+  /** How long before its deadline a queued request can no longer finish: one run, when shedding. */
+  private get giveUpMs(): number {
+    return this.options.shedByDeadline === false ? 0 : this.runMs;
+  }
+
   private watch(entry: Entry): void {
     const { deadline, signal } = entry.job;
     if (deadline !== undefined) {
-      entry.timer = setTimeout(() => this.drop(entry, 'DeadlineExceeded', 'deadline passed while queued'), Math.max(0, deadline - Date.now()));
+      entry.timer = setTimeout(() => this.expire(entry), Math.max(0, deadline - this.giveUpMs - Date.now()));
     }
     if (signal !== undefined) {
       entry.onAbort = () => this.drop(entry, 'Cancelled', 'request cancelled');
@@ -130,6 +173,13 @@ export class DynamicBatcher implements Scheduler {
     });
   }
 
+  /** A queued entry that cannot finish before its deadline: answered now, before the caller gives up on it. */
+  private expire(entry: Entry): void {
+    // Timers may fire a millisecond early: only a deliberate early answer says so.
+    const early = this.giveUpMs > 0 && entry.job.deadline! > Date.now() + 1;
+    this.drop(entry, 'DeadlineExceeded', early ? `deadline would pass before a run could finish (runs take about ${Math.ceil(this.runMs)} ms)` : 'deadline passed while queued');
+  }
+
   /** Removes a queued entry and answers it with an error. */
   private drop(entry: Entry, code: 'DeadlineExceeded' | 'Cancelled', why: string): void {
     const queue = this.levels[entry.level - 1]!;
@@ -137,6 +187,7 @@ export class DynamicBatcher implements Scheduler {
     if (at < 0) return;
     queue.splice(at, 1);
     this.queued--;
+    this.levelSamples[entry.level - 1]! -= entry.size;
     entry.waiting = false;
     this.unwatch(entry);
     this.options.stats?.request(false, sinceUs(entry.enqueuedAt));
@@ -227,6 +278,7 @@ export class DynamicBatcher implements Scheduler {
     }
     for (const entry of entries) {
       entry.waiting = false;
+      this.levelSamples[entry.level - 1]! -= entry.size;
       this.unwatch(entry);
     }
     this.queued -= entries.length;
@@ -237,12 +289,14 @@ export class DynamicBatcher implements Scheduler {
     const { stats, label } = this.options;
     const now = performance.now();
     const wallNow = Date.now();
+    const giveUpAt = wallNow + this.giveUpMs;
     const live: Entry[] = [];
     for (const entry of batch) {
       const { deadline, signal } = entry.job;
-      if (deadline !== undefined && deadline <= wallNow) {
+      if (deadline !== undefined && deadline <= giveUpAt) {
         stats?.request(false, sinceUs(entry.enqueuedAt));
-        entry.reject(new ModelServeError('DeadlineExceeded', `${label}: deadline passed while queued`));
+        const why = deadline <= wallNow ? 'deadline passed while queued' : `deadline would pass before a run could finish (runs take about ${Math.ceil(this.runMs)} ms)`;
+        entry.reject(new ModelServeError('DeadlineExceeded', `${label}: ${why}`));
       } else if (signal?.aborted) {
         stats?.request(false, sinceUs(entry.enqueuedAt));
         entry.reject(new ModelServeError('Cancelled', `${label}: request cancelled`));
@@ -273,6 +327,7 @@ export class DynamicBatcher implements Scheduler {
     instance.run(inputs, wantsAll ? [] : [...wanted], { movable: true }).then(
       (result) => {
         stats?.ran(samples, sinceUs(now), live.length);
+        this.observeRun(performance.now() - now);
         this.release(instance, live.length);
         let parts: NamedTensor[][];
         try {
@@ -294,6 +349,11 @@ export class DynamicBatcher implements Scheduler {
         this.answerAll(live, ModelServeError.from(error));
       },
     );
+  }
+
+  /** Updates the run time the deadline checks use (weight 0.2 on the newest run). */
+  private observeRun(ms: number): void {
+    this.runMs = this.runMs === 0 ? ms : 0.8 * this.runMs + 0.2 * ms;
   }
 
   private answerAll(entries: Entry[], error: ModelServeError): void {
