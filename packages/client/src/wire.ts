@@ -7,8 +7,9 @@ import {
   TensorCodecError,
   type ListModelsResponse__Output,
   type ModelMetadata__Output,
-  type PredictRequest,
+  type ParsedPredictResponse,
   type PredictResponse__Output,
+  type RawPredictRequest,
   type TensorSpec__Output,
 } from '@modelserve/proto';
 import { ModelServeError } from './errors.js';
@@ -25,23 +26,25 @@ export interface RequestFields {
 
 const noOutputs: string[] = [];
 
-/** A PredictRequest with raw inputs that asks for raw outputs. */
-export function encodePredictRequest(model: string, inputs: TensorInputs, fields: RequestFields): PredictRequest {
-  const tensors: PredictRequest['inputs'] = [];
+const OUTPUT_FORMAT_RAW = 2;
+
+/** A PredictRequest with raw inputs that asks for raw outputs (serializePredictRequest writes it). */
+export function encodePredictRequest(model: string, inputs: TensorInputs, fields: RequestFields): RawPredictRequest {
+  const tensors: RawPredictRequest['inputs'][number][] = [];
   for (const name in inputs) tensors.push(encodeTensor(toDecodedTensor(name, inputs[name]!), 'raw'));
   return {
     model_name: model,
     model_version: fields.version === undefined ? '' : String(fields.version),
     id: fields.id ?? '',
     inputs: tensors,
-    outputs: fields.outputs === undefined ? noOutputs : (fields.outputs as string[]),
-    output_format: 'OUTPUT_FORMAT_RAW',
+    outputs: fields.outputs ?? noOutputs,
+    output_format: OUTPUT_FORMAT_RAW,
     priority: fields.priority ?? 0,
   };
 }
 
 /** A PredictResult from a response; a response the SDK cannot decode is INTERNAL. */
-export function decodePredictResponse(response: PredictResponse__Output, endpoint: string): PredictResult {
+export function decodePredictResponse(response: ParsedPredictResponse | PredictResponse__Output, endpoint: string): PredictResult {
   const outputs: Record<string, Tensor> = {};
   try {
     for (const t of response.outputs) {

@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadPackageDefinition } from './load.js';
+import { parsePredictResponse, serializePredictRequest, WireFormatError, type RawPredictRequest } from './predict-wire.js';
+
+interface Method {
+  requestSerialize(value: unknown): Buffer;
+  requestDeserialize(bytes: Buffer): Record<string, unknown>;
+  responseSerialize(value: unknown): Buffer;
+  responseDeserialize(bytes: Buffer): Record<string, unknown>;
+}
+const predict = (loadPackageDefinition()['modelserve.v1.Predictor'] as unknown as Record<string, Method>)['Predict']!;
+
+const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+const dims = fc.array(fc.oneof(fc.integer({ min: 0, max: 4096 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: -5, max: -1 })), { maxLength: 7 });
+const rawTensor = fc.record({ name: text, datatype: text, shape: dims, raw_contents: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) });
+const request: fc.Arbitrary<RawPredictRequest> = fc.record({
+  model_name: text,
+  model_version: text,
+  id: text,
+  inputs: fc.array(rawTensor, { maxLength: 4 }),
+  outputs: fc.array(text, { maxLength: 3 }),
+  output_format: fc.integer({ min: 0, max: 2 }),
+  priority: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+});
+const formats = ['OUTPUT_FORMAT_UNSPECIFIED', 'OUTPUT_FORMAT_TYPED', 'OUTPUT_FORMAT_RAW'];
+
+describe('serializePredictRequest', () => {
+  it('writes what proto-loader reads back as the same request (1,000 random requests)', () => {
+    fc.assert(
+      fc.property(request, (r) => {
+        const read = predict.requestDeserialize(serializePredictRequest(r));
+        expect(read).toMatchObject({
+          model_name: r.model_name,
+          model_version: r.model_version,
+          id: r.id,
+          outputs: r.outputs,
+          output_format: formats[r.output_format],
+          priority: r.priority,
+        });
+        const inputs = read['inputs'] as Array<Record<string, unknown>>;
+        expect(inputs.map((t) => ({ name: t['name'], datatype: t['datatype'], shape: t['shape'], raw: [...(t['raw_contents'] as Buffer)] }))).toEqual(
+          r.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(String), raw: [...t.raw_contents] })),
+        );
+      }),
+      { numRuns: 1000, seed: 20261124 },
+    );
+  });
+
+  it('writes the same bytes as protobufjs for a typical request', () => {
+    const r: RawPredictRequest = {
+      model_name: 'mnist_mlp',
+      model_version: '2',
+      id: 'req-1',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], raw_contents: Buffer.alloc(784 * 4, 7) }],
+      outputs: ['output'],
+      output_format: 2,
+      priority: 3,
+    };
+    expect(serializePredictRequest(r).equals(predict.requestSerialize({ ...r, output_format: 'OUTPUT_FORMAT_RAW' }))).toBe(true);
+  });
+});
+
+describe('parsePredictResponse', () => {
+  const response = fc.record({
+    model_name: text,
+    model_version: text,
+    id: text,
+    outputs: fc.array(fc.record({ name: text, datatype: text, shape: dims, raw_contents: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) }), { maxLength: 4 }),
+  });
+
+  it('reads what protobufjs writes as proto-loader reads it, shape dims as numbers (1,000 random responses)', () => {
+    fc.assert(
+      fc.property(response, (r) => {
+        const bytes = predict.responseSerialize(r);
+        const expected = predict.responseDeserialize(bytes) as { outputs: Array<Record<string, unknown>> };
+        const parsed = parsePredictResponse(bytes)!;
+        expect(parsed).toEqual({
+          ...expected,
+          outputs: expected.outputs.map((t) => ({ ...t, shape: (t['shape'] as string[]).map(Number), contents: null })),
+        });
+      }),
+      { numRuns: 1000, seed: 20261124 },
+    );
+  });
+
+  it('skips fields it does not know', () => {
+    // field 9 (varint), field 10 (fixed64), field 11 (bytes), field 12 (fixed32), then model_name.
+    const unknown = Buffer.from([0x48, 0x96, 0x01, 0x51, 1, 2, 3, 4, 5, 6, 7, 8, 0x5a, 2, 0xff, 0xff, 0x65, 1, 2, 3, 4, 0x0a, 1, 0x6d]);
+    expect(parsePredictResponse(unknown)).toEqual({ model_name: 'm', model_version: '', id: '', outputs: [] });
+  });
+
+  it('leaves responses with typed contents to proto-loader', () => {
+    const bytes = predict.responseSerialize({ outputs: [{ name: 'y', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1.5] } }] });
+    expect(parsePredictResponse(bytes)).toBeUndefined();
+  });
+
+  it('refuses truncated and malformed bytes', () => {
+    const bytes = predict.responseSerialize({ model_name: 'mnist_mlp', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], raw_contents: Buffer.alloc(8) }] });
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const head = bytes.subarray(0, cut);
+      // A cut on a field boundary is a valid shorter message; any other cut must throw.
+      try {
+        parsePredictResponse(head);
+      } catch (error) {
+        expect(error).toBeInstanceOf(WireFormatError);
+      }
+    }
+    expect(() => parsePredictResponse(bytes.subarray(0, bytes.length - 1))).toThrow(/runs past the end/);
+    expect(() => parsePredictResponse(Buffer.from([0x0b]))).toThrow(/unsupported wire type 3/);
+    expect(() => parsePredictResponse(Buffer.from([0x08, 0xff]))).toThrow(/truncated varint/);
+  });
+});
