@@ -67,12 +67,7 @@ export interface ClientOptions {
   credentials?: ChannelCredentials;
   /** Bearer token sent with every call (`authorization: Bearer <token>`), for servers that require one. */
   token?: string;
-  /**
-   * grpc-js channel options for every endpoint. Default: 64 MiB messages, and grpc-js's own retries
-   * off (`grpc.enable_retries: 0`): the client retries on another endpoint itself, within its
-   * budget, and grpc-js's retry layer costs about a tenth of each call's CPU (measured with
-   * `pnpm bench --sdk`).
-   */
+  /** grpc-js channel options for every endpoint. Default: 64 MiB messages. */
   channelOptions?: ChannelOptions;
   /** Watch grpc.health.v1 on every endpoint (true, default), with this service name, or not (false). */
   healthCheck?: boolean | { service: string };
@@ -148,7 +143,6 @@ function rpc(): Methods {
 const defaultChannelOptions: ChannelOptions = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,
-  'grpc.enable_retries': 0,
 };
 
 /** Failures that count against an endpoint for outlier ejection. */
@@ -455,17 +449,14 @@ export class ModelServeClient implements Predictor {
   ): void {
     const startedAt = performance.now();
     endpoint.started();
+    const onAbort = signal === undefined ? undefined : (): void => call.cancel();
     const call = endpoint.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, this.callMetadata(), { deadline }, (e, value) => {
       const error = e === null ? undefined : ModelServeError.from(e, endpoint.address);
-      signal?.removeEventListener('abort', onAbort);
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
       this.finish(endpoint, startedAt, error);
       done(error, value);
     });
-    // Hoisted: the callback may name it before this line runs.
-    function onAbort(): void {
-      call.cancel();
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
   }
 
   /** One unary attempt on an endpoint, as a promise. */
