@@ -426,6 +426,55 @@ describe('the README examples', () => {
   }
 });
 
+describe('datatypes through the SDK', () => {
+  it('sends and receives every datatype exactly, remote and in-process alike', async () => {
+    const server = await startTestServer({ modelRepository: bundledRepository });
+    const local = await createLocalPredictor({ modelRepository: bundledRepository });
+    const remote = client({ endpoints: server.server.address });
+    const sent = {
+      in_bool: { data: [true, false], datatype: 'BOOL' as const },
+      in_uint8: Uint8Array.of(0, 255),
+      in_uint16: Uint16Array.of(0, 65535),
+      in_uint32: Uint32Array.of(0, 2 ** 32 - 1),
+      in_uint64: BigUint64Array.of(0n, 2n ** 64n - 1n),
+      in_int8: Int8Array.of(-128, 127),
+      in_int16: Int16Array.of(-32768, 32767),
+      in_int32: Int32Array.of(-(2 ** 31), 2 ** 31 - 1),
+      in_int64: BigInt64Array.of(-(2n ** 63n), 2n ** 63n - 1n),
+      in_float16: { data: Uint16Array.of(0x3c00, 0xc000), datatype: 'FP16' as const },
+      in_float32: { data: Float32Array.of(1.5, -2.25), shape: [2] },
+      in_float64: Float64Array.of(Math.PI, -0),
+      in_string: { data: ['hé', ''], shape: [2] },
+    };
+    const expected = {
+      out_bool: { datatype: 'BOOL', shape: [2], data: Uint8Array.of(1, 0) },
+      out_uint8: { datatype: 'UINT8', shape: [2], data: Uint8Array.of(0, 255) },
+      out_uint16: { datatype: 'UINT16', shape: [2], data: Uint16Array.of(0, 65535) },
+      out_uint32: { datatype: 'UINT32', shape: [2], data: Uint32Array.of(0, 2 ** 32 - 1) },
+      out_uint64: { datatype: 'UINT64', shape: [2], data: BigUint64Array.of(0n, 2n ** 64n - 1n) },
+      out_int8: { datatype: 'INT8', shape: [2], data: Int8Array.of(-128, 127) },
+      out_int16: { datatype: 'INT16', shape: [2], data: Int16Array.of(-32768, 32767) },
+      out_int32: { datatype: 'INT32', shape: [2], data: Int32Array.of(-(2 ** 31), 2 ** 31 - 1) },
+      out_int64: { datatype: 'INT64', shape: [2], data: BigInt64Array.of(-(2n ** 63n), 2n ** 63n - 1n) },
+      out_float16: { datatype: 'FP16', shape: [2], data: Uint16Array.of(0x3c00, 0xc000) },
+      out_float32: { datatype: 'FP32', shape: [2], data: Float32Array.of(1.5, -2.25) },
+      out_float64: { datatype: 'FP64', shape: [2], data: Float64Array.of(Math.PI, -0) },
+      out_string: { datatype: 'BYTES', shape: [2], data: ['hé', ''] },
+    };
+    try {
+      for (const predictor of [remote, local]) {
+        const { outputs } = await predictor.predict('datatypes', sent);
+        expect(Object.keys(outputs).sort()).toEqual(Object.keys(expected).sort());
+        for (const [name, tensor] of Object.entries(expected)) expect(outputs[name], name).toEqual(tensor);
+        expect(Object.is((outputs['out_float64']!.data as Float64Array)[1], -0)).toBe(true);
+      }
+    } finally {
+      await local.close();
+      await server.close();
+    }
+  }, 60_000);
+});
+
 describe('the in-process twin', () => {
   it('gives the same outputs as the remote client for the demo models', async () => {
     const server = await startTestServer({ modelRepository: bundledRepository });
