@@ -36,7 +36,7 @@ export interface BenchOptions {
   computeThreads: number;
   computeDurationMs: number;
   /** modelserve: sessions per model version (both configurations), max_batch_size, batcher knobs. */
-  instances: number;
+  instances: number | undefined;
   maxBatchSize: number;
   maxQueueDelayUs: number;
   preferredBatchSizes: number[];
@@ -99,7 +99,7 @@ export function defaultOptions(): BenchOptions {
     batchSizes: [1, 8, 32, 64],
     computeThreads: cores,
     computeDurationMs: 2000,
-    instances: cores,
+    instances: undefined,
     maxBatchSize: 128,
     maxQueueDelayUs: 0,
     preferredBatchSizes: [],

@@ -10,8 +10,8 @@ export interface RepositoryConfig {
   /** Gather queued requests into batches (`dynamic_batching` in config.yaml). */
   batching: boolean;
   maxBatchSize: number;
-  /** Sessions (worker threads) per model version, the same with and without batching. */
-  instances: number;
+  /** Sessions (worker threads) per model version, the same with and without batching; undefined: modelserve's default. */
+  instances: number | undefined;
   maxQueueDelayUs: number;
   preferredBatchSizes: number[];
 }
@@ -23,7 +23,8 @@ export function configYaml(config: RepositoryConfig): string {
     lines.push('dynamic_batching:', `  max_queue_delay_us: ${config.maxQueueDelayUs}`);
     if (config.preferredBatchSizes.length > 0) lines.push(`  preferred_batch_sizes: [${config.preferredBatchSizes.join(', ')}]`);
   }
-  lines.push('instances:', `  count: ${config.instances}`);
+  // Unset: modelserve's default, fitted to the machine (what a user gets).
+  if (config.instances !== undefined) lines.push('instances:', `  count: ${config.instances}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,6 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
 
 describe('model config', () => {
+  it('fits the default instance count to the machine: one per core, one fewer for a batched model', () => {
+    const cores = availableParallelism();
+    expect(parseModelConfig({}, 'm/config.yaml').instances.count).toBe(cores);
+    expect(parseModelConfig({ max_batch_size: 8 }, 'm/config.yaml').instances.count).toBe(cores);
+    expect(parseModelConfig({ max_batch_size: 8, dynamic_batching: {} }, 'm/config.yaml').instances.count).toBe(Math.max(1, cores - 1));
+    expect(parseModelConfig({ max_batch_size: 8, dynamic_batching: {}, instances: { count: 3 } }, 'm/config.yaml').instances.count).toBe(3);
+  });
+
   it('fills in Triton-like defaults when there is no config.yaml', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'config-'));
     const config = await readModelConfig(path.join(dir, 'config.yaml'), 'm/config.yaml');

@@ -60,13 +60,13 @@ export const modelConfigSchema = z
     shed_by_deadline: z.boolean().default(true),
     instances: z
       .object({
-        /** Sessions (worker threads) per version; default: one per core. */
-        count: z.number().int().min(1).max(64).default(() => availableParallelism()),
+        /** Sessions (worker threads) per version; default: see defaultInstanceCount. */
+        count: z.number().int().min(1).max(64).optional(),
         /** onnxruntime intra-op threads per session. */
         intra_op_threads: z.number().int().min(1).max(64).default(1),
       })
       .strict()
-      .default(() => ({ count: availableParallelism(), intra_op_threads: 1 })),
+      .default(() => ({ intra_op_threads: 1 })),
   })
   .strict()
   .superRefine((config, context) => {
@@ -87,7 +87,20 @@ export const modelConfigSchema = z
         message: `${batching.default_priority_level} exceeds priority_levels ${batching.priority_levels}`,
       });
     }
-  });
+  })
+  .transform((config) => ({ ...config, instances: { ...config.instances, count: config.instances.count ?? defaultInstanceCount(config) } }));
+
+/**
+ * Instances when config.yaml sets none, fitted to the machine: one per core for a model that runs
+ * one request at a time, so that requests run in parallel; one fewer for a batched model, which
+ * uses its cores better with bigger batches and leaves the gRPC event loop a core of its own
+ * (`pnpm bench` on 2 cores: the CNN with batching serves 9,300 req/s on 1 instance against 8,460
+ * on 2).
+ */
+export function defaultInstanceCount(config: { max_batch_size: number; dynamic_batching?: object | undefined }): number {
+  const cores = availableParallelism();
+  return config.dynamic_batching !== undefined && config.max_batch_size > 0 ? Math.max(1, cores - 1) : cores;
+}
 
 /** A model's validated configuration, defaults filled in. */
 export type ModelConfig = z.output<typeof modelConfigSchema>;
