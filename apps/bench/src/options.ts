@@ -120,7 +120,7 @@ export function defaultOptions(): BenchOptions {
     overloadRssGrowthMib: OVERLOAD_RSS_GROWTH_MIB,
     sdk: false,
     sdkConcurrency: 32,
-    sdkRounds: 3,
+    sdkRounds: 20,
     quick: false,
   };
 }

@@ -3,7 +3,7 @@
  * runs each job's closed loop with either one bare grpc-js client (grpc-js's own round_robin over
  * every address) or @modelserve/client with a policy, on the same MLP request, and answers with
  * counts, latency and its own CPU time per call. Both serialize the request with protobuf on every
- * call; each job gets a new client (new connections).
+ * call; each kind of client is created once and kept for later jobs (see `clients`).
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -14,7 +14,7 @@ import { summarize } from './histogram.js';
 import { LoadRecord, runClosedLoop } from './load-loops.js';
 import { statusName, type Sender } from './load-senders.js';
 import { benchModels, inputValues, predictRequest } from './payloads.js';
-import type { FromSdkWorker, SdkJob, SdkPolicy, SdkRun, ToSdkWorker } from './types.js';
+import type { FromSdkWorker, SdkClientKind, SdkJob, SdkPolicy, SdkRun, ToSdkWorker } from './types.js';
 
 const model = benchModels.mlp;
 const SEED = 1000;
@@ -25,7 +25,12 @@ interface ClientUnderTest extends Sender {
   ready(deadline: number): Promise<void>;
 }
 
-let current: ClientUnderTest | undefined;
+/**
+ * Clients stay connected across jobs, one per kind: a job measures a warm client on open
+ * connections, so short windows, interleaved many times, compare the clients and not their
+ * start-up (connecting, JIT, first buffers).
+ */
+const clients = new Map<SdkClientKind, ClientUnderTest>();
 
 function send(message: FromSdkWorker): void {
   process.send?.(message);
@@ -121,43 +126,43 @@ class WindowMeter {
 }
 
 async function run(job: SdkJob): Promise<SdkRun> {
-  current = job.client === 'grpc' ? grpcClient(job) : sdkClient(job, job.client);
-  const client = current;
-  try {
+  let client = clients.get(job.client);
+  if (client === undefined) {
+    client = job.client === 'grpc' ? grpcClient(job) : sdkClient(job, job.client);
+    clients.set(job.client, client);
     await client.ready(Date.now() + 10_000);
-    // A job without a window (the parent's warm-up pass) counts everything it answers.
-    const origin = performance.now();
-    const start = job.durationMs > 0 ? origin + job.warmupMs : origin;
-    const end = origin + job.warmupMs + job.durationMs;
-    const windowMs = end - start;
-    const record = new LoadRecord({ start, end, requests: 0 });
-    const drainMs = job.deadlineMs > 0 ? Math.min(job.deadlineMs, 10_000) : 10_000;
-    // CPU time and event-loop utilization over the window, read by timers at its edges.
-    const meter = new WindowMeter();
-    const atStart = setTimeout(() => meter.start(), start - origin);
-    const atEnd = setTimeout(() => meter.stop(), end - origin);
-    await runClosedLoop(Array.from({ length: job.concurrency }, () => client), record, drainMs);
-    clearTimeout(atStart);
-    clearTimeout(atEnd);
-    meter.stop();
-    const result: SdkRun = {
-      requestsPerSecond: windowMs > 0 ? record.completed / (windowMs / 1000) : 0,
-      completed: record.completed,
-      errors: record.errors,
-      windowMs,
-      latency: summarize(record.histogram),
-      cpuPerCallUs: meter.cpuUs === undefined || record.completed === 0 ? undefined : meter.cpuUs / record.completed,
-      eventLoopUtilization: meter.utilization,
-    };
-    record.destroy();
-    return result;
-  } finally {
-    client.close();
-    current = undefined;
   }
+  // A job without a window (the parent's warm-up pass) counts everything it answers.
+  const origin = performance.now();
+  const start = job.durationMs > 0 ? origin + job.warmupMs : origin;
+  const end = origin + job.warmupMs + job.durationMs;
+  const windowMs = end - start;
+  const record = new LoadRecord({ start, end, requests: 0 });
+  const drainMs = job.deadlineMs > 0 ? Math.min(job.deadlineMs, 10_000) : 10_000;
+  // CPU time and event-loop utilization over the window, read by timers at its edges.
+  const meter = new WindowMeter();
+  const atStart = setTimeout(() => meter.start(), start - origin);
+  const atEnd = setTimeout(() => meter.stop(), end - origin);
+  await runClosedLoop(Array.from({ length: job.concurrency }, () => client), record, drainMs);
+  clearTimeout(atStart);
+  clearTimeout(atEnd);
+  meter.stop();
+  const result: SdkRun = {
+    requestsPerSecond: windowMs > 0 ? record.completed / (windowMs / 1000) : 0,
+    completed: record.completed,
+    errors: record.errors,
+    windowMs,
+    latency: summarize(record.histogram),
+    cpuPerCallUs: meter.cpuUs === undefined || record.completed === 0 ? undefined : meter.cpuUs / record.completed,
+    eventLoopUtilization: meter.utilization,
+  };
+  record.destroy();
+  return result;
 }
 
-exitWithParent(() => current?.close());
+exitWithParent(() => {
+  for (const client of clients.values()) client.close();
+});
 process.on('message', (message: ToSdkWorker) => {
   run(message.job).then(
     (result) => send({ type: 'result', result }),

@@ -2,7 +2,9 @@
  * `--sdk`: what does @modelserve/client's client-side balancing cost? Three echo servers, one
  * client process (sdk-worker.ts), and in each round every SDK policy paired with a bare grpc-js
  * client (its own round_robin) run right before or after it, on the same closed-loop load and the
- * same MLP request. Pairs keep a burst of noise on a shared machine from landing on one side only.
+ * same MLP request. Pairs keep a burst of noise on a shared machine from landing on one side only;
+ * the worker keeps each client connected and warm between its runs, so the default is many short
+ * pairs (20 rounds of 1 s windows), each close enough in time to see the same machine.
  */
 import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
