@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPackageDefinition } from './load.js';
-import { parsePredictResponse, serializePredictRequest, WireFormatError, type RawPredictRequest } from './predict-wire.js';
+import { parsePredictRequest, parsePredictResponse, serializePredictRequest, serializePredictResponse, WireFormatError, type RawPredictRequest } from './predict-wire.js';
 
 interface Method {
   requestSerialize(value: unknown): Buffer;
@@ -88,6 +88,9 @@ describe('parsePredictResponse', () => {
     // field 9 (varint), field 10 (fixed64), field 11 (bytes), field 12 (fixed32), then model_name.
     const unknown = Buffer.from([0x48, 0x96, 0x01, 0x51, 1, 2, 3, 4, 5, 6, 7, 8, 0x5a, 2, 0xff, 0xff, 0x65, 1, 2, 3, 4, 0x0a, 1, 0x6d]);
     expect(parsePredictResponse(unknown)).toEqual({ model_name: 'm', model_version: '', id: '', outputs: [] });
+    // A group (field 9: start 0x4b, a varint inside, end 0x4c) is skipped as protobufjs skips it.
+    const group = Buffer.from([0x4b, 0x08, 0x01, 0x4c, 0x0a, 1, 0x6d]);
+    expect(parsePredictResponse(group)).toEqual(predict.responseDeserialize(group));
   });
 
   it('leaves responses with typed contents to proto-loader', () => {
@@ -107,7 +110,64 @@ describe('parsePredictResponse', () => {
       }
     }
     expect(() => parsePredictResponse(bytes.subarray(0, bytes.length - 1))).toThrow(/runs past the end/);
-    expect(() => parsePredictResponse(Buffer.from([0x0b]))).toThrow(/unsupported wire type 3/);
+    expect(() => parsePredictResponse(Buffer.from([0x0b]))).toThrow(/group 1 has no end/);
+    expect(() => parsePredictResponse(Buffer.from([0x0c]))).toThrow(/end of group 1 without its start/);
+    expect(() => parsePredictResponse(Buffer.from([0x0f]))).toThrow(/unsupported wire type 7/);
     expect(() => parsePredictResponse(Buffer.from([0x08, 0xff]))).toThrow(/truncated varint/);
+  });
+});
+
+describe('parsePredictRequest', () => {
+  const wireRequest = fc.record({
+    model_name: text,
+    model_version: text,
+    id: text,
+    inputs: fc.array(rawTensor, { maxLength: 4 }),
+    outputs: fc.array(text, { maxLength: 3 }),
+    output_format: fc.constantFrom(...formats),
+    priority: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+    timeout_us: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+  });
+
+  it('reads what protobufjs writes as proto-loader reads it, shape dims as numbers (1,000 random requests)', () => {
+    fc.assert(
+      fc.property(wireRequest, (r) => {
+        const bytes = predict.requestSerialize(r);
+        const expected = predict.requestDeserialize(bytes) as { inputs: Array<Record<string, unknown>> };
+        expect(parsePredictRequest(bytes)).toEqual({
+          ...expected,
+          inputs: expected.inputs.map((t) => ({ ...t, shape: (t['shape'] as string[]).map(Number), contents: null })),
+        });
+      }),
+      { numRuns: 1000, seed: 20261124 },
+    );
+  });
+
+  it('leaves typed contents, unknown output formats and uint64 past 2^53 to proto-loader', () => {
+    expect(parsePredictRequest(predict.requestSerialize({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1] } }] }))).toBeUndefined();
+    expect(parsePredictRequest(Buffer.from([0x30, 0x07]))).toBeUndefined();
+    expect(parsePredictRequest(predict.requestSerialize({ timeout_us: '18446744073709551615' }))).toBeUndefined();
+  });
+});
+
+describe('serializePredictResponse', () => {
+  it('writes what proto-loader reads back as the same response (1,000 random responses)', () => {
+    const response = fc.record({ model_name: text, model_version: text, id: text, outputs: fc.array(rawTensor, { maxLength: 4 }) });
+    fc.assert(
+      fc.property(response, (r) => {
+        const read = predict.responseDeserialize(serializePredictResponse({ ...r, outputs: r.outputs.map((t) => ({ ...t, contents: null })) })!) as { outputs: Array<Record<string, unknown>> };
+        expect({ ...read, outputs: read.outputs.map((t) => ({ name: t['name'], datatype: t['datatype'], shape: (t['shape'] as string[]).map(Number), raw: [...(t['raw_contents'] as Buffer)] })) }).toEqual({
+          model_name: r.model_name,
+          model_version: r.model_version,
+          id: r.id,
+          outputs: r.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, raw: [...t.raw_contents] })),
+        });
+      }),
+      { numRuns: 1000, seed: 20261124 },
+    );
+  });
+
+  it('leaves typed contents to proto-loader', () => {
+    expect(serializePredictResponse({ model_name: 'm', model_version: '1', id: '', outputs: [{ name: 'y', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1] } }] })).toBeUndefined();
   });
 });

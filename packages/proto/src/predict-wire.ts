@@ -1,11 +1,12 @@
 /**
  * modelserve.v1 PredictRequest and PredictResponse straight to and from bytes, for tensors with raw
- * contents: the client's hot path. proto-loader's (de)serializers go through protobufjs's
+ * contents: the hot path of the client and of the server's Predict. proto-loader's (de)serializers go through protobufjs's
  * fromObject/toObject, which build message instances and fill defaults on every call; on a small
  * model that costs a client more CPU than choosing a replica does (`pnpm bench --sdk`). These
  * write and read the same proto3 wire format directly. What they do not cover is left to
- * proto-loader: requests with typed contents are never given to serializePredictRequest, and
- * parsePredictResponse answers undefined for a response with typed contents.
+ * proto-loader: the serializers answer undefined for a message with typed contents and the parsers
+ * for one with typed contents (or a value proto-loader would render differently), so the caller
+ * falls back to proto-loader for those.
  */
 
 /** A tensor with raw contents, as sent. */
@@ -110,6 +111,36 @@ class Writer {
   }
 }
 
+/** Byte counts of a tensor's fields, worked out once for sizing and again for writing. */
+interface TensorSizes {
+  name: number;
+  datatype: number;
+  shape: number;
+  /** The whole Tensor message. */
+  total: number;
+}
+
+function tensorSizes(t: RawTensor): TensorSizes {
+  const name = Buffer.byteLength(t.name);
+  const datatype = Buffer.byteLength(t.datatype);
+  let shape = 0;
+  for (const d of t.shape) shape += varintSize(d);
+  return { name, datatype, shape, total: tensorSize(t, name, datatype, shape) };
+}
+
+function writeTensor(w: Writer, field: number, t: RawTensor, sizes: TensorSizes): void {
+  w.buffer[w.offset++] = key(field, LEN);
+  w.varint(sizes.total);
+  w.string(1, t.name, sizes.name);
+  w.string(2, t.datatype, sizes.datatype);
+  if (sizes.shape > 0) {
+    w.buffer[w.offset++] = key(3, LEN);
+    w.varint(sizes.shape);
+    for (const d of t.shape) w.varint(d);
+  }
+  w.bytes(6, t.raw_contents);
+}
+
 /** The wire bytes of `request`: proto3 with default values left out. */
 export function serializePredictRequest(request: RawPredictRequest): Buffer {
   const modelBytes = Buffer.byteLength(request.model_name);
@@ -119,21 +150,8 @@ export function serializePredictRequest(request: RawPredictRequest): Buffer {
   if (modelBytes > 0) size += lengthDelimitedSize(modelBytes);
   if (versionBytes > 0) size += lengthDelimitedSize(versionBytes);
   if (idBytes > 0) size += lengthDelimitedSize(idBytes);
-  // Per input: name, datatype and packed shape byte counts, then the tensor's own size.
-  const sizes = new Array<number>(request.inputs.length * 4);
-  for (let i = 0; i < request.inputs.length; i++) {
-    const t = request.inputs[i]!;
-    const nameBytes = Buffer.byteLength(t.name);
-    const datatypeBytes = Buffer.byteLength(t.datatype);
-    let shapeBytes = 0;
-    for (const d of t.shape) shapeBytes += varintSize(d);
-    const tensorBytes = tensorSize(t, nameBytes, datatypeBytes, shapeBytes);
-    sizes[i * 4] = nameBytes;
-    sizes[i * 4 + 1] = datatypeBytes;
-    sizes[i * 4 + 2] = shapeBytes;
-    sizes[i * 4 + 3] = tensorBytes;
-    size += lengthDelimitedSize(tensorBytes);
-  }
+  const sizes = request.inputs.map(tensorSizes);
+  for (const t of sizes) size += lengthDelimitedSize(t.total);
   for (const o of request.outputs) size += lengthDelimitedSize(Buffer.byteLength(o));
   if (request.output_format !== 0) size += 1 + varintSize(request.output_format);
   if (request.priority !== 0) size += 1 + varintSize(request.priority);
@@ -142,19 +160,7 @@ export function serializePredictRequest(request: RawPredictRequest): Buffer {
   w.string(1, request.model_name, modelBytes);
   w.string(2, request.model_version, versionBytes);
   w.string(3, request.id, idBytes);
-  for (let i = 0; i < request.inputs.length; i++) {
-    const t = request.inputs[i]!;
-    w.buffer[w.offset++] = key(4, LEN);
-    w.varint(sizes[i * 4 + 3]!);
-    w.string(1, t.name, sizes[i * 4]!);
-    w.string(2, t.datatype, sizes[i * 4 + 1]!);
-    if (sizes[i * 4 + 2]! > 0) {
-      w.buffer[w.offset++] = key(3, LEN);
-      w.varint(sizes[i * 4 + 2]!);
-      for (const d of t.shape) w.varint(d);
-    }
-    w.bytes(6, t.raw_contents);
-  }
+  for (let i = 0; i < request.inputs.length; i++) writeTensor(w, 4, request.inputs[i]!, sizes[i]!);
   for (const o of request.outputs) w.string(5, o, Buffer.byteLength(o), true);
   if (request.output_format !== 0) {
     w.buffer[w.offset++] = key(6, 0);
@@ -165,6 +171,36 @@ export function serializePredictRequest(request: RawPredictRequest): Buffer {
     w.varint(request.priority);
   }
   if (w.offset !== size) throw new Error(`serializePredictRequest: wrote ${w.offset} bytes, sized ${size}`);
+  return w.buffer;
+}
+
+/** A PredictResponse as the server builds it: outputs with raw contents, or typed ones. */
+export interface PredictResponseLike {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: ReadonlyArray<{ name: string; datatype: string; shape: readonly number[]; contents?: unknown; raw_contents?: Uint8Array }>;
+}
+
+/** The wire bytes of `response`, or undefined when an output has typed contents (serialize it with proto-loader). */
+export function serializePredictResponse(response: PredictResponseLike): Buffer | undefined {
+  for (const t of response.outputs) if ((t.contents !== null && t.contents !== undefined) || t.raw_contents === undefined) return undefined;
+  const outputs = response.outputs as readonly RawTensor[];
+  const modelBytes = Buffer.byteLength(response.model_name);
+  const versionBytes = Buffer.byteLength(response.model_version);
+  const idBytes = Buffer.byteLength(response.id);
+  let size = 0;
+  if (modelBytes > 0) size += lengthDelimitedSize(modelBytes);
+  if (versionBytes > 0) size += lengthDelimitedSize(versionBytes);
+  if (idBytes > 0) size += lengthDelimitedSize(idBytes);
+  const sizes = outputs.map(tensorSizes);
+  for (const t of sizes) size += lengthDelimitedSize(t.total);
+  const w = new Writer(Buffer.allocUnsafe(size));
+  w.string(1, response.model_name, modelBytes);
+  w.string(2, response.model_version, versionBytes);
+  w.string(3, response.id, idBytes);
+  for (let i = 0; i < outputs.length; i++) writeTensor(w, 4, outputs[i]!, sizes[i]!);
+  if (w.offset !== size) throw new Error(`serializePredictResponse: wrote ${w.offset} bytes, sized ${size}`);
   return w.buffer;
 }
 
@@ -219,13 +255,29 @@ class Reader {
     return value;
   }
 
-  skip(wireType: number): void {
+  /** Skips a field this parser does not read (of another number, or of an unexpected wire type, as protobuf's own parsers do). */
+  skip(wireType: number, field = 0): void {
     if (wireType === 0) this.varint();
     else if (wireType === 1) this.offset += 8;
     else if (wireType === 2) this.offset = this.delimited();
     else if (wireType === 5) this.offset += 4;
-    else throw new WireFormatError(`unsupported wire type ${wireType}`);
+    else if (wireType === 3) this.skipGroup(field);
+    else throw new WireFormatError(wireType === 4 ? `end of group ${field} without its start` : `unsupported wire type ${wireType}`);
     if (this.offset > this.end) throw new WireFormatError('truncated field');
+  }
+
+  /** Skips a (deprecated, proto2) group up to its end tag. */
+  private skipGroup(field: number): void {
+    for (;;) {
+      if (this.offset >= this.end) throw new WireFormatError(`group ${field} has no end`);
+      const k = this.varint();
+      const inner = Math.floor(k / 8);
+      if (k % 8 === 4) {
+        if (inner !== field) throw new WireFormatError(`group ${field} ends with the end of group ${inner}`);
+        return;
+      }
+      this.skip(k % 8, inner);
+    }
   }
 }
 
@@ -250,13 +302,66 @@ function parseTensor(r: Reader, end: number): ParsedRawTensor | undefined {
       const rawEnd = inner.delimited();
       tensor.raw_contents = r.buffer.subarray(inner.offset, rawEnd);
       inner.offset = rawEnd;
-    } else inner.skip(wireType);
+    } else inner.skip(wireType, field);
   }
   r.offset = end;
   return tensor;
 }
 
 const noBytes = Buffer.alloc(0);
+
+/** A PredictRequest with raw inputs, shaped as proto-loader renders it (enums as names, uint64 as a decimal string) but with shape dims as numbers. */
+export interface ParsedPredictRequest {
+  model_name: string;
+  model_version: string;
+  id: string;
+  inputs: ParsedRawTensor[];
+  outputs: string[];
+  output_format: 'OUTPUT_FORMAT_UNSPECIFIED' | 'OUTPUT_FORMAT_TYPED' | 'OUTPUT_FORMAT_RAW';
+  priority: number;
+  timeout_us: string;
+}
+
+const outputFormats = ['OUTPUT_FORMAT_UNSPECIFIED', 'OUTPUT_FORMAT_TYPED', 'OUTPUT_FORMAT_RAW'] as const;
+
+/**
+ * A PredictRequest from its wire bytes, or undefined when an input has typed contents or a field
+ * holds a value proto-loader would render otherwise (an unknown output format, a uint64 past 2^53,
+ * a uint32 past 2^32): parse those with proto-loader. Throws WireFormatError for bytes that are not
+ * a PredictRequest.
+ */
+export function parsePredictRequest(bytes: Uint8Array): ParsedPredictRequest | undefined {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new Reader(buffer, 0, buffer.length);
+  const request: ParsedPredictRequest = { model_name: '', model_version: '', id: '', inputs: [], outputs: [], output_format: 'OUTPUT_FORMAT_UNSPECIFIED', priority: 0, timeout_us: '0' };
+  while (r.offset < r.end) {
+    const k = r.varint();
+    const field = Math.floor(k / 8);
+    const wireType = k % 8;
+    if (field === 1 && wireType === LEN) request.model_name = r.string();
+    else if (field === 2 && wireType === LEN) request.model_version = r.string();
+    else if (field === 3 && wireType === LEN) request.id = r.string();
+    else if (field === 4 && wireType === LEN) {
+      const tensor = parseTensor(r, r.delimited());
+      if (tensor === undefined) return undefined;
+      request.inputs.push(tensor);
+    } else if (field === 5 && wireType === LEN) request.outputs.push(r.string());
+    else if (field === 6 && wireType === 0) {
+      const format = outputFormats[r.varint()];
+      if (format === undefined) return undefined;
+      request.output_format = format;
+    } else if (field === 7 && wireType === 0) {
+      const priority = r.varint();
+      if (priority < 0 || priority >= 2 ** 32) return undefined;
+      request.priority = priority;
+    } else if (field === 8 && wireType === 0) {
+      const timeout = r.varint();
+      if (timeout < 0 || timeout > Number.MAX_SAFE_INTEGER) return undefined;
+      request.timeout_us = String(timeout);
+    } else r.skip(wireType, field);
+  }
+  return request;
+}
 
 /**
  * A PredictResponse from its wire bytes, or undefined when an output has typed contents (parse it
@@ -278,7 +383,7 @@ export function parsePredictResponse(bytes: Uint8Array): ParsedPredictResponse |
       const tensor = parseTensor(r, r.delimited());
       if (tensor === undefined) return undefined;
       response.outputs.push(tensor);
-    } else r.skip(wireType);
+    } else r.skip(wireType, field);
   }
   return response;
 }

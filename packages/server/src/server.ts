@@ -14,6 +14,7 @@ import { InflightRequests } from './inference-calls.js';
 import { OpenStreams } from './stream.js';
 import { inferenceService } from './inference-service.js';
 import { predictorService } from './predictor-service.js';
+import { predictWireService } from './predict-wire-service.js';
 
 /** Options of `startServer`; all but the repository have defaults. */
 export interface ServerOptions {
@@ -124,7 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const rest = Object.keys(handlers).filter((m) => !adminMethods.includes(m));
     return refuseMalformed(requireToken(requireToken(handlers, adminToken, adminOnly), inferenceToken, rest));
   };
-  server.addService(tolerantService(grpcObject.modelserve.v1.Predictor.service), guarded(predictorService(registry, logger, inferenceOptions)));
+  server.addService(tolerantService(predictWireService(grpcObject.modelserve.v1.Predictor.service)), guarded(predictorService(registry, logger, inferenceOptions)));
   server.addService(
     tolerantService(grpcObject.inference.GRPCInferenceService.service),
     guarded(inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving })),
