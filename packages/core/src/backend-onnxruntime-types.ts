@@ -21,10 +21,11 @@ export const ortTypeOf: Readonly<Partial<Record<DataType, string>>> = {
   BYTES: 'string',
 };
 
-/** The datatype of an onnxruntime tensor type name, or undefined for one not served. */
+const dataTypeByOrt: ReadonlyMap<string, DataType> = new Map(Object.entries(ortTypeOf).map(([datatype, ort]) => [ort, datatype as DataType]));
+
+/** The datatype of an onnxruntime tensor type name, or undefined for one not served (per output of every run: a lookup). */
 export function dataTypeOfOrt(type: string): DataType | undefined {
-  for (const [datatype, ort] of Object.entries(ortTypeOf)) if (ort === type) return datatype as DataType;
-  return undefined;
+  return dataTypeByOrt.get(type);
 }
 
 /** A tensor as it crosses the thread boundary. */
