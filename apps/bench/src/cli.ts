@@ -147,47 +147,34 @@ async function main(): Promise<void> {
   const started = Date.now();
   const info = machine();
   process.stderr.write(`bench: ${info.cpu}, ${info.cores} cores, Node ${info.node}, onnxruntime-node ${info.onnxruntimeNode}, grpc-js ${info.grpcJs}\n`);
-  let results: BenchResults;
-  if (opts.rss) {
-    const progress = new Progress(rssCheckpoints(opts.rssRequests, opts.rssCheckpoint).length);
+  // Each run shows a progress bar over its steps; the modes fill one field of otherwise empty results.
+  const withProgress = async (steps: number, run: (progress: Progress) => Promise<BenchResults>): Promise<BenchResults> => {
+    const progress = new Progress(steps);
     try {
-      const rss = await runRss(opts, progress);
-      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], rss };
+      return await run(progress);
     } finally {
       progress.close();
     }
-  } else if (opts.soak) {
-    const progress = new Progress(1 + Math.max(1, Math.round((opts.soakMinutes * 60) / opts.soakWindowSeconds)));
-    try {
-      const soak = await runSoak(opts, progress);
-      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], soak };
-    } finally {
-      progress.close();
-    }
-  } else if (opts.overload) {
-    const progress = new Progress(2);
-    try {
-      const overload = await runOverload(opts, progress);
-      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], overload };
-    } finally {
-      progress.close();
-    }
-  } else if (opts.sdk) {
-    const progress = new Progress(countSdkSteps(opts));
-    try {
-      const sdk = await runSdk(opts, progress);
-      results = { startedAt: new Date(started).toISOString(), durationSeconds: 0, machine: info, options: { ...opts }, compute: [], points: [], problems: [], sdk };
-    } finally {
-      progress.close();
-    }
-  } else {
-    const progress = new Progress(countSteps(opts));
-    try {
-      results = await runBench(opts, progress, info);
-    } finally {
-      progress.close();
-    }
-  }
+  };
+  const modeResults = (mode: Pick<BenchResults, 'rss' | 'soak' | 'overload' | 'sdk'>): BenchResults => ({
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: 0,
+    machine: info,
+    options: { ...opts },
+    compute: [],
+    points: [],
+    problems: [],
+    ...mode,
+  });
+  const results = opts.rss
+    ? await withProgress(rssCheckpoints(opts.rssRequests, opts.rssCheckpoint).length, async (p) => modeResults({ rss: await runRss(opts, p) }))
+    : opts.soak
+      ? await withProgress(1 + Math.max(1, Math.round((opts.soakMinutes * 60) / opts.soakWindowSeconds)), async (p) => modeResults({ soak: await runSoak(opts, p) }))
+      : opts.overload
+        ? await withProgress(2, async (p) => modeResults({ overload: await runOverload(opts, p) }))
+        : opts.sdk
+          ? await withProgress(countSdkSteps(opts), async (p) => modeResults({ sdk: await runSdk(opts, p) }))
+          : await withProgress(countSteps(opts), (p) => runBench(opts, p, info));
   results.durationSeconds = (Date.now() - started) / 1000;
   const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : results.overload !== undefined ? overloadVerdicts(results.overload) : opts.soak ? [] : evaluateTargets(results);
   const title = results.sdk !== undefined ? 'Targets (SDK balancing: under 5% of throughput)' : results.overload !== undefined ? `Targets (overload at ${results.overload.factor}× capacity)` : undefined;

@@ -4,28 +4,13 @@
  * wire uses @modelserve/proto's codec, raw contents both ways (the fast path).
  */
 import { status } from '@grpc/grpc-js';
-import { float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits, type DataType, type DecodedTensor, type NumericTensorData } from '@modelserve/proto';
+import { float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits, type DataType, type DecodedTensor, type NumericTensorData, type TensorDataMap } from '@modelserve/proto';
 import { ModelServeError } from './errors.js';
 
 export type { DataType };
 
 /** Storage of each datatype in results: typed arrays; BOOL as 0/1 bytes; FP16/BF16 as raw bits; BYTES as strings. */
-export interface OutputDataMap {
-  BOOL: Uint8Array;
-  UINT8: Uint8Array;
-  UINT16: Uint16Array;
-  UINT32: Uint32Array;
-  UINT64: BigUint64Array;
-  INT8: Int8Array;
-  INT16: Int16Array;
-  INT32: Int32Array;
-  INT64: BigInt64Array;
-  FP16: Uint16Array;
-  BF16: Uint16Array;
-  FP32: Float32Array;
-  FP64: Float64Array;
-  BYTES: string[];
-}
+export type OutputDataMap = Omit<TensorDataMap, 'BYTES'> & { BYTES: string[] };
 
 /** A result tensor. */
 export interface Tensor<D extends DataType = DataType> {
@@ -100,27 +85,13 @@ function isTypedArray(value: unknown): value is TypedArrayInput {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
-/**
- * The common input sent as is: a typed array of its natural datatype (not FP16/BF16 bits or BOOL),
- * whole (no shape: 1-D) or with a shape that fits. Raw contents are a view on its memory. Anything
- * else is undefined, for toDecodedTensor to convert or explain.
- */
-export function naturalRawTensor(name: string, input: TensorInput): { name: string; datatype: DataType; shape: readonly number[]; raw_contents: Uint8Array } | undefined {
-  const data = isTypedArray(input) ? input : isTypedArray(input.data) ? input.data : undefined;
-  if (data === undefined) return undefined;
-  const datatype = arrayDataType.get(data.constructor);
-  if (datatype === undefined || (!isTypedArray(input) && input.datatype !== undefined && input.datatype !== datatype)) return undefined;
-  const shape = isTypedArray(input) || input.shape === undefined ? [data.length] : input.shape;
-  let count = 1;
-  for (const d of shape) count *= d;
-  if (count !== data.length) return undefined;
-  return { name, datatype, shape, raw_contents: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
 /** One caller input as a decoded tensor the codec can encode. */
 export function toDecodedTensor(name: string, input: TensorInput): DecodedTensor {
-  // The common case first: a typed array of its natural datatype with a shape.
-  if (!isTypedArray(input) && isTypedArray(input.data) && input.shape !== undefined) {
+  // The common case first: a typed array of its natural datatype, whole or with a shape.
+  if (isTypedArray(input)) {
+    const natural = arrayDataType.get(input.constructor);
+    if (natural !== undefined) return { name, datatype: natural, shape: [input.length], data: input as NumericTensorData } as DecodedTensor;
+  } else if (isTypedArray(input.data) && input.shape !== undefined) {
     const natural = arrayDataType.get(input.data.constructor);
     if (natural !== undefined && (input.datatype === undefined || input.datatype === natural)) {
       let count = 1;

@@ -177,7 +177,12 @@ export class DynamicBatcher implements Scheduler {
   private expire(entry: Entry): void {
     // Timers may fire a millisecond early: only a deliberate early answer says so.
     const early = this.giveUpMs > 0 && entry.job.deadline! > Date.now() + 1;
-    this.drop(entry, 'DeadlineExceeded', early ? `deadline would pass before a run could finish (runs take about ${Math.ceil(this.runMs)} ms)` : 'deadline passed while queued');
+    this.drop(entry, 'DeadlineExceeded', this.expiredWhy(early));
+  }
+
+  /** Why a queued request is answered DEADLINE_EXCEEDED: its deadline passed, or (`early`) it would pass before a run could finish. */
+  private expiredWhy(early: boolean): string {
+    return early ? `deadline would pass before a run could finish (runs take about ${Math.ceil(this.runMs)} ms)` : 'deadline passed while queued';
   }
 
   /** Removes a queued entry and answers it with an error. */
@@ -295,8 +300,7 @@ export class DynamicBatcher implements Scheduler {
       const { deadline, signal } = entry.job;
       if (deadline !== undefined && deadline <= giveUpAt) {
         stats?.request(false, sinceUs(entry.enqueuedAt));
-        const why = deadline <= wallNow ? 'deadline passed while queued' : `deadline would pass before a run could finish (runs take about ${Math.ceil(this.runMs)} ms)`;
-        entry.reject(new ModelServeError('DeadlineExceeded', `${label}: ${why}`));
+        entry.reject(new ModelServeError('DeadlineExceeded', `${label}: ${this.expiredWhy(deadline > wallNow)}`));
       } else if (signal?.aborted) {
         stats?.request(false, sinceUs(entry.enqueuedAt));
         entry.reject(new ModelServeError('Cancelled', `${label}: request cancelled`));

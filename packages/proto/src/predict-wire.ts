@@ -102,6 +102,13 @@ class Writer {
     this.offset += this.buffer.write(value, this.offset, bytes, 'utf8');
   }
 
+  /** A varint field; 0 (the default) is left out. */
+  varintField(field: number, value: number): void {
+    if (value === 0) return;
+    this.buffer[this.offset++] = key(field, 0);
+    this.varint(value);
+  }
+
   bytes(field: number, value: Uint8Array): void {
     if (value.byteLength === 0) return;
     this.buffer[this.offset++] = key(field, LEN);
@@ -141,44 +148,61 @@ function writeTensor(w: Writer, field: number, t: RawTensor, sizes: TensorSizes)
   w.bytes(6, t.raw_contents);
 }
 
+/** Fields 1–4, which PredictRequest and PredictResponse share: model, version, id, and tensors. */
+interface MessageHead {
+  model_name: string;
+  model_version: string;
+  id: string;
+}
+
+/** The byte counts of a message's head, and their wire size. */
+class HeadSizes {
+  readonly model: number;
+  readonly version: number;
+  readonly id: number;
+  readonly tensors: TensorSizes[];
+  readonly size: number;
+
+  constructor(m: MessageHead, tensors: readonly RawTensor[]) {
+    this.model = Buffer.byteLength(m.model_name);
+    this.version = Buffer.byteLength(m.model_version);
+    this.id = Buffer.byteLength(m.id);
+    this.tensors = tensors.map(tensorSizes);
+    let size = 0;
+    if (this.model > 0) size += lengthDelimitedSize(this.model);
+    if (this.version > 0) size += lengthDelimitedSize(this.version);
+    if (this.id > 0) size += lengthDelimitedSize(this.id);
+    for (const t of this.tensors) size += lengthDelimitedSize(t.total);
+    this.size = size;
+  }
+
+  write(w: Writer, m: MessageHead, tensors: readonly RawTensor[]): void {
+    w.string(1, m.model_name, this.model);
+    w.string(2, m.model_version, this.version);
+    w.string(3, m.id, this.id);
+    for (let i = 0; i < tensors.length; i++) writeTensor(w, 4, tensors[i]!, this.tensors[i]!);
+  }
+}
+
 /** The wire bytes of `request`: proto3 with default values left out. */
 export function serializePredictRequest(request: RawPredictRequest): Buffer {
-  const modelBytes = Buffer.byteLength(request.model_name);
-  const versionBytes = Buffer.byteLength(request.model_version);
-  const idBytes = Buffer.byteLength(request.id);
-  let size = 0;
-  if (modelBytes > 0) size += lengthDelimitedSize(modelBytes);
-  if (versionBytes > 0) size += lengthDelimitedSize(versionBytes);
-  if (idBytes > 0) size += lengthDelimitedSize(idBytes);
-  const sizes = request.inputs.map(tensorSizes);
-  for (const t of sizes) size += lengthDelimitedSize(t.total);
+  const head = new HeadSizes(request, request.inputs);
+  let size = head.size;
   for (const o of request.outputs) size += lengthDelimitedSize(Buffer.byteLength(o));
   if (request.output_format !== 0) size += 1 + varintSize(request.output_format);
   if (request.priority !== 0) size += 1 + varintSize(request.priority);
 
   const w = new Writer(Buffer.allocUnsafe(size));
-  w.string(1, request.model_name, modelBytes);
-  w.string(2, request.model_version, versionBytes);
-  w.string(3, request.id, idBytes);
-  for (let i = 0; i < request.inputs.length; i++) writeTensor(w, 4, request.inputs[i]!, sizes[i]!);
+  head.write(w, request, request.inputs);
   for (const o of request.outputs) w.string(5, o, Buffer.byteLength(o), true);
-  if (request.output_format !== 0) {
-    w.buffer[w.offset++] = key(6, 0);
-    w.varint(request.output_format);
-  }
-  if (request.priority !== 0) {
-    w.buffer[w.offset++] = key(7, 0);
-    w.varint(request.priority);
-  }
+  w.varintField(6, request.output_format);
+  w.varintField(7, request.priority);
   if (w.offset !== size) throw new Error(`serializePredictRequest: wrote ${w.offset} bytes, sized ${size}`);
   return w.buffer;
 }
 
 /** A PredictResponse as the server builds it: outputs with raw contents, or typed ones. */
-export interface PredictResponseLike {
-  model_name: string;
-  model_version: string;
-  id: string;
+export interface PredictResponseLike extends MessageHead {
   outputs: ReadonlyArray<{ name: string; datatype: string; shape: readonly number[]; contents?: unknown; raw_contents?: Uint8Array }>;
 }
 
@@ -186,21 +210,10 @@ export interface PredictResponseLike {
 export function serializePredictResponse(response: PredictResponseLike): Buffer | undefined {
   for (const t of response.outputs) if ((t.contents !== null && t.contents !== undefined) || t.raw_contents === undefined) return undefined;
   const outputs = response.outputs as readonly RawTensor[];
-  const modelBytes = Buffer.byteLength(response.model_name);
-  const versionBytes = Buffer.byteLength(response.model_version);
-  const idBytes = Buffer.byteLength(response.id);
-  let size = 0;
-  if (modelBytes > 0) size += lengthDelimitedSize(modelBytes);
-  if (versionBytes > 0) size += lengthDelimitedSize(versionBytes);
-  if (idBytes > 0) size += lengthDelimitedSize(idBytes);
-  const sizes = outputs.map(tensorSizes);
-  for (const t of sizes) size += lengthDelimitedSize(t.total);
-  const w = new Writer(Buffer.allocUnsafe(size));
-  w.string(1, response.model_name, modelBytes);
-  w.string(2, response.model_version, versionBytes);
-  w.string(3, response.id, idBytes);
-  for (let i = 0; i < outputs.length; i++) writeTensor(w, 4, outputs[i]!, sizes[i]!);
-  if (w.offset !== size) throw new Error(`serializePredictResponse: wrote ${w.offset} bytes, sized ${size}`);
+  const head = new HeadSizes(response, outputs);
+  const w = new Writer(Buffer.allocUnsafe(head.size));
+  head.write(w, response, outputs);
+  if (w.offset !== head.size) throw new Error(`serializePredictResponse: wrote ${w.offset} bytes, sized ${head.size}`);
   return w.buffer;
 }
 
@@ -240,6 +253,17 @@ class Reader {
     throw new WireFormatError('varint longer than 10 bytes');
   }
 
+  /** The field number and wire type of the key read by nextKey(). */
+  field = 0;
+  wireType = 0;
+
+  /** Reads a field's key. */
+  nextKey(): void {
+    const k = this.varint();
+    this.field = Math.floor(k / 8);
+    this.wireType = k % 8;
+  }
+
   /** The end offset of a length-delimited field that starts here. */
   delimited(): number {
     const length = this.varint();
@@ -270,13 +294,12 @@ class Reader {
   private skipGroup(field: number): void {
     for (;;) {
       if (this.offset >= this.end) throw new WireFormatError(`group ${field} has no end`);
-      const k = this.varint();
-      const inner = Math.floor(k / 8);
-      if (k % 8 === 4) {
-        if (inner !== field) throw new WireFormatError(`group ${field} ends with the end of group ${inner}`);
+      this.nextKey();
+      if (this.wireType === 4) {
+        if (this.field !== field) throw new WireFormatError(`group ${field} ends with the end of group ${this.field}`);
         return;
       }
-      this.skip(k % 8, inner);
+      this.skip(this.wireType, this.field);
     }
   }
 }
@@ -286,9 +309,8 @@ function parseTensor(r: Reader, end: number): ParsedRawTensor | undefined {
   const tensor: ParsedRawTensor = { name: '', datatype: '', shape: [], contents: null, raw_contents: noBytes };
   const inner = new Reader(r.buffer, r.offset, end);
   while (inner.offset < end) {
-    const k = inner.varint();
-    const field = Math.floor(k / 8);
-    const wireType = k % 8;
+    inner.nextKey();
+    const { field, wireType } = inner;
     if (field === 1 && wireType === LEN) tensor.name = inner.string();
     else if (field === 2 && wireType === LEN) tensor.datatype = inner.string();
     else if (field === 3 && wireType === LEN) {
@@ -309,6 +331,28 @@ function parseTensor(r: Reader, end: number): ParsedRawTensor | undefined {
 }
 
 const noBytes = Buffer.alloc(0);
+
+function readerOf(bytes: Uint8Array): Reader {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return new Reader(buffer, 0, buffer.length);
+}
+
+/**
+ * Reads the field whose key `r` just read if it is one of the head's (1–4: model, version, id, a
+ * tensor): true when it was, false for another field, undefined for a tensor with typed contents.
+ */
+function readHeadField(r: Reader, m: MessageHead, tensors: ParsedRawTensor[]): boolean | undefined {
+  if (r.wireType !== LEN || r.field < 1 || r.field > 4) return false;
+  if (r.field === 1) m.model_name = r.string();
+  else if (r.field === 2) m.model_version = r.string();
+  else if (r.field === 3) m.id = r.string();
+  else {
+    const tensor = parseTensor(r, r.delimited());
+    if (tensor === undefined) return undefined;
+    tensors.push(tensor);
+  }
+  return true;
+}
 
 /** A PredictRequest with raw inputs, shaped as proto-loader renders it (enums as names, uint64 as a decimal string) but with shape dims as numbers. */
 export interface ParsedPredictRequest {
@@ -331,21 +375,15 @@ const outputFormats = ['OUTPUT_FORMAT_UNSPECIFIED', 'OUTPUT_FORMAT_TYPED', 'OUTP
  * a PredictRequest.
  */
 export function parsePredictRequest(bytes: Uint8Array): ParsedPredictRequest | undefined {
-  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = new Reader(buffer, 0, buffer.length);
+  const r = readerOf(bytes);
   const request: ParsedPredictRequest = { model_name: '', model_version: '', id: '', inputs: [], outputs: [], output_format: 'OUTPUT_FORMAT_UNSPECIFIED', priority: 0, timeout_us: '0' };
   while (r.offset < r.end) {
-    const k = r.varint();
-    const field = Math.floor(k / 8);
-    const wireType = k % 8;
-    if (field === 1 && wireType === LEN) request.model_name = r.string();
-    else if (field === 2 && wireType === LEN) request.model_version = r.string();
-    else if (field === 3 && wireType === LEN) request.id = r.string();
-    else if (field === 4 && wireType === LEN) {
-      const tensor = parseTensor(r, r.delimited());
-      if (tensor === undefined) return undefined;
-      request.inputs.push(tensor);
-    } else if (field === 5 && wireType === LEN) request.outputs.push(r.string());
+    r.nextKey();
+    const { field, wireType } = r;
+    const head = readHeadField(r, request, request.inputs);
+    if (head === undefined) return undefined;
+    if (head) continue;
+    if (field === 5 && wireType === LEN) request.outputs.push(r.string());
     else if (field === 6 && wireType === 0) {
       const format = outputFormats[r.varint()];
       if (format === undefined) return undefined;
@@ -369,21 +407,13 @@ export function parsePredictRequest(bytes: Uint8Array): ParsedPredictRequest | u
  * that are not a PredictResponse.
  */
 export function parsePredictResponse(bytes: Uint8Array): ParsedPredictResponse | undefined {
-  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = new Reader(buffer, 0, buffer.length);
+  const r = readerOf(bytes);
   const response: ParsedPredictResponse = { model_name: '', model_version: '', id: '', outputs: [] };
   while (r.offset < r.end) {
-    const k = r.varint();
-    const field = Math.floor(k / 8);
-    const wireType = k % 8;
-    if (field === 1 && wireType === LEN) response.model_name = r.string();
-    else if (field === 2 && wireType === LEN) response.model_version = r.string();
-    else if (field === 3 && wireType === LEN) response.id = r.string();
-    else if (field === 4 && wireType === LEN) {
-      const tensor = parseTensor(r, r.delimited());
-      if (tensor === undefined) return undefined;
-      response.outputs.push(tensor);
-    } else r.skip(wireType, field);
+    r.nextKey();
+    const head = readHeadField(r, response, response.outputs);
+    if (head === undefined) return undefined;
+    if (!head) r.skip(r.wireType, r.field);
   }
   return response;
 }

@@ -42,6 +42,7 @@ const typedFields: readonly TypedContentsField[] = [
 ];
 
 const noBytes = Buffer.alloc(0);
+const noFields: TypedContentsField[] = [];
 
 /** Checks that `datatype` is one of the protocol's datatypes. */
 export function parseDataType(datatype: string, where: string): DataType {
@@ -66,7 +67,8 @@ export function decodeTensor(wire: WireTensor, raw: Uint8Array | null | undefine
   const count = elementCount(shape);
   const expected = dataTypeInfo[datatype].field;
   const contents = wire.contents ?? {};
-  const set = setFields(contents);
+  // Raw tensors (the hot path) carry no TensorContents at all: nothing to scan.
+  const set = wire.contents === null || wire.contents === undefined ? noFields : setFields(contents);
   const rawBytes = raw?.byteLength ?? 0;
   if (rawBytes > 0 && set.length > 0) {
     throw new TensorCodecError(

@@ -25,10 +25,6 @@ export class OpenStreams {
     for (const drain of [...this.open]) drain();
     this.open.clear();
   }
-
-  get size(): number {
-    return this.open.size;
-  }
 }
 
 /** How a bidirectional stream answers each request. */
