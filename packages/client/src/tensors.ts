@@ -85,6 +85,23 @@ function isTypedArray(value: unknown): value is TypedArrayInput {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
+/**
+ * The common input sent as is: a typed array of its natural datatype (not FP16/BF16 bits or BOOL),
+ * whole (no shape: 1-D) or with a shape that fits. Raw contents are a view on its memory. Anything
+ * else is undefined, for toDecodedTensor to convert or explain.
+ */
+export function naturalRawTensor(name: string, input: TensorInput): { name: string; datatype: DataType; shape: readonly number[]; raw_contents: Uint8Array } | undefined {
+  const data = isTypedArray(input) ? input : isTypedArray(input.data) ? input.data : undefined;
+  if (data === undefined) return undefined;
+  const datatype = arrayDataType.get(data.constructor);
+  if (datatype === undefined || (!isTypedArray(input) && input.datatype !== undefined && input.datatype !== datatype)) return undefined;
+  const shape = isTypedArray(input) || input.shape === undefined ? [data.length] : input.shape;
+  let count = 1;
+  for (const d of shape) count *= d;
+  if (count !== data.length) return undefined;
+  return { name, datatype, shape, raw_contents: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
 /** One caller input as a decoded tensor the codec can encode. */
 export function toDecodedTensor(name: string, input: TensorInput): DecodedTensor {
   // The common case first: a typed array of its natural datatype, whole or with a shape.

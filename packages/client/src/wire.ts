@@ -1,6 +1,8 @@
 /** SDK requests and results ⇄ modelserve.v1 messages (raw contents both ways). */
 import { status } from '@grpc/grpc-js';
 import {
+  dataTypeInfo,
+  decodeRawTensorData,
   decodeTensor,
   encodeTensor,
   isDataType,
@@ -13,7 +15,7 @@ import {
   type TensorSpec__Output,
 } from '@modelserve/proto';
 import { ModelServeError } from './errors.js';
-import { fromDecodedTensor, toDecodedTensor, type Tensor, type TensorInputs } from './tensors.js';
+import { fromDecodedTensor, naturalRawTensor, toDecodedTensor, type Tensor, type TensorInputs } from './tensors.js';
 import type { ModelInfo, ModelMetadata, PredictResult, TensorSpec } from './types.js';
 
 /** What a request carries besides its inputs. */
@@ -31,7 +33,10 @@ const OUTPUT_FORMAT_RAW = 2;
 /** A PredictRequest with raw inputs that asks for raw outputs (serializePredictRequest writes it). */
 export function encodePredictRequest(model: string, inputs: TensorInputs, fields: RequestFields): RawPredictRequest {
   const tensors: RawPredictRequest['inputs'][number][] = [];
-  for (const name in inputs) tensors.push(encodeTensor(toDecodedTensor(name, inputs[name]!), 'raw'));
+  for (const name in inputs) {
+    const input = inputs[name]!;
+    tensors.push(naturalRawTensor(name, input) ?? encodeTensor(toDecodedTensor(name, input), 'raw'));
+  }
   return {
     model_name: model,
     model_version: fields.version === undefined ? '' : String(fields.version),
@@ -48,13 +53,29 @@ export function decodePredictResponse(response: ParsedPredictResponse | PredictR
   const outputs: Record<string, Tensor> = {};
   try {
     for (const t of response.outputs) {
-      outputs[t.name] = fromDecodedTensor(decodeTensor(t, t.raw_contents.length > 0 ? t.raw_contents : null, `output '${t.name}'`));
+      outputs[t.name] = numericRawOutput(t) ?? fromDecodedTensor(decodeTensor(t, t.raw_contents.length > 0 ? t.raw_contents : null, `output '${t.name}'`));
     }
   } catch (error) {
     if (error instanceof TensorCodecError) throw new ModelServeError(status.INTERNAL, `undecodable response: ${error.message}`, endpoint);
     throw error;
   }
   return { model: response.model_name, version: response.model_version, id: response.id, outputs, endpoint };
+}
+
+/**
+ * The common output, decoded without the general codec's checks: a numeric datatype other than BOOL,
+ * a shape of numbers (as parsePredictResponse gives) and raw contents of exactly the right length.
+ * Anything else is undefined, for decodeTensor to decode or explain.
+ */
+function numericRawOutput(t: { datatype: string; shape: readonly (number | string)[]; raw_contents: Uint8Array }): Tensor | undefined {
+  if (!isDataType(t.datatype) || t.datatype === 'BOOL' || t.datatype === 'BYTES') return undefined;
+  let count = 1;
+  for (const d of t.shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) return undefined;
+    count *= d;
+  }
+  if (t.raw_contents.byteLength !== count * dataTypeInfo[t.datatype].size) return undefined;
+  return { datatype: t.datatype, shape: t.shape as number[], data: decodeRawTensorData(t.datatype, t.shape as number[], count, t.raw_contents, '') } as Tensor;
 }
 
 /** ListModels as ModelInfo. */
