@@ -1,0 +1,473 @@
+/**
+ * Calls answered straight off grpc-js's HTTP/2 streams.
+ *
+ * grpc-js 1.14 spends about 40% of a unary call's CPU above Node's HTTP/2 layer (an intercepting
+ * call, a stream decoder, a Writable per call, several closures and promises): a bare grpc-js echo
+ * server answers 23,000 calls/s where the same echo on `node:http2` answers 38,000 (h2load, 64 in
+ * flight, a 2-core VM). For an inference server that is the budget the model runs in. So, on the
+ * same port and the same sessions, modelserve takes the HTTP/2 stream of each unary call, and of
+ * each call to the inference streams it names, before grpc-js does; reads the messages itself; and
+ * calls the very handler grpc-js would have called (with its auth and validation wrappers) with a
+ * call object offering what grpc-js's `ServerUnaryCall` / `ServerDuplexStream` offer to those
+ * handlers. Everything else, and any call it does not read itself (a compressed request, a content
+ * type that is not gRPC), goes on to grpc-js unchanged.
+ *
+ * Statuses, messages and headers follow grpc-js's own (its server-interceptors.ts), so a client
+ * cannot tell the two paths apart; test/src/direct-calls.test.ts compares them case by case.
+ */
+import { Metadata, status as Status, type Server, type ServerUnaryCall } from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
+import type { Http2Server, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { TLSSocket } from 'node:tls';
+
+/** What grpc-js keeps for a registered method (`Server.handlers`). */
+interface RegisteredMethod {
+  func: (call: unknown, callback?: Respond) => void;
+  serialize: (value: unknown) => Buffer;
+  deserialize: (bytes: Buffer) => unknown;
+  type: 'unary' | 'clientStream' | 'serverStream' | 'bidi';
+  path: string;
+}
+
+type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => void;
+type Respond = (error: ServiceErrorLike | null, value?: unknown, trailer?: Metadata) => void;
+
+interface ServiceErrorLike {
+  code?: number;
+  details?: string;
+  message?: string;
+  metadata?: Metadata | null;
+}
+
+interface CallStatus {
+  code: number;
+  details: string;
+}
+
+/** What the direct path serves, and the limits it enforces as grpc-js does (-1: none). */
+export interface DirectCallOptions {
+  maxReceiveMessageBytes: number;
+  maxSendMessageBytes: number;
+  /**
+   * Bidirectional methods served directly, by path. Their handlers may use only `metadata`,
+   * `getDeadline`, the 'data' / 'end' / 'cancelled' / 'error' / 'drain' events, `pause`, `resume`,
+   * `write`, `end`, and `emit('error', status)` to end with a status.
+   */
+  bidiPaths: readonly string[];
+}
+
+/** Headers grpc-js does not pass to handlers as metadata. */
+const transportHeaders = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
+const responseHeaders: OutgoingHttpHeaders = {
+  ':status': 200,
+  'content-type': 'application/grpc+proto',
+  'grpc-accept-encoding': 'identity,deflate,gzip',
+  'grpc-encoding': 'identity',
+};
+/** grpc-js sends no encoding headers in a trailers-only response. */
+const trailersOnlyHeaders: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc+proto' };
+const ok: CallStatus = { code: Status.OK, details: 'OK' };
+const deadlinePattern = /(\d{1,8})\s*([HMSmun])/;
+const msPerUnit: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+const noop = (): void => undefined;
+
+/**
+ * Serves `server`'s unary methods and `options.bidiPaths` directly on its HTTP/2 streams (call
+ * after `bindAsync`). Returns false, changing nothing, when this grpc-js does not look like 1.14's
+ * inside, or has server interceptors (which the direct path would skip).
+ */
+export function serveCallsDirectly(server: Server, options: DirectCallOptions): boolean {
+  const { http2Servers, handlers, interceptors, onStreamOpened } = server as unknown as Record<string, unknown>;
+  if (!(http2Servers instanceof Map) || !(handlers instanceof Map) || typeof onStreamOpened !== 'function') return false;
+  if (!Array.isArray(interceptors) || interceptors.length > 0) return false;
+  const servers = [...(http2Servers.keys() as IterableIterator<Http2Server>)];
+  if (servers.length === 0 || servers.some((s) => s.listenerCount('stream') === 0)) return false;
+  const opened = onStreamOpened as (stream: ServerHttp2Stream) => void;
+  const bidi = new Set(options.bidiPaths);
+  for (const http2Server of servers) {
+    const grpcListeners = http2Server.listeners('stream') as StreamListener[];
+    http2Server.removeAllListeners('stream');
+    http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
+      const method = handlers.get(headers[':path']) as RegisteredMethod | undefined;
+      if (method !== undefined && readsDirectly(headers)) {
+        if (method.type === 'unary') {
+          opened.call(server, stream);
+          new DirectUnaryCall(stream, headers, method, options).start();
+          return;
+        }
+        if (method.type === 'bidi' && bidi.has(method.path)) {
+          opened.call(server, stream);
+          new DirectDuplexCall(stream, headers, method, options).start();
+          return;
+        }
+      }
+      for (const listener of grpcListeners) listener.call(http2Server, stream, headers, flags);
+    });
+  }
+  return true;
+}
+
+/** A gRPC request whose messages arrive uncompressed (grpc-js handles the rest). */
+function readsDirectly(headers: IncomingHttpHeaders): boolean {
+  const contentType = headers['content-type'];
+  const encoding = headers['grpc-encoding'];
+  return typeof contentType === 'string' && contentType.startsWith('application/grpc') && (encoding === undefined || encoding === 'identity');
+}
+
+/** What both kinds of call share: metadata, deadline, cancellation, headers and the final status. */
+abstract class DirectCall extends EventEmitter {
+  cancelled = false;
+  readonly metadata: Metadata;
+  private readonly deadline: number = Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  /** The status is sent (or the stream is gone): nothing more is written. */
+  protected done = false;
+  private headersSent = false;
+  private customHeaders: OutgoingHttpHeaders | undefined;
+  private trailers: OutgoingHttpHeaders | undefined;
+  private readonly badTimeout: string | undefined;
+
+  constructor(
+    protected readonly stream: ServerHttp2Stream,
+    private readonly headers: IncomingHttpHeaders,
+    protected readonly method: RegisteredMethod,
+    protected readonly limits: DirectCallOptions,
+  ) {
+    super();
+    const metadata = Metadata.fromHttp2Headers(headers);
+    for (const key of transportHeaders) metadata.remove(key);
+    this.metadata = metadata;
+    const timeout = headers['grpc-timeout'];
+    if (timeout !== undefined) {
+      const match = deadlinePattern.exec(String(timeout));
+      if (match === null) {
+        this.badTimeout = String(timeout);
+      } else {
+        const ms = (Number(match[1]) * msPerUnit[match[2]!]!) | 0;
+        this.deadline = Date.now() + ms;
+        this.timer = setTimeout(() => this.expire(), ms);
+      }
+    }
+  }
+
+  /** Listens to the stream; false when the call already ended (a grpc-timeout that does not parse). */
+  protected listen(): boolean {
+    const { stream } = this;
+    stream.on('error', noop);
+    stream.once('close', () => this.closed());
+    if (this.badTimeout !== undefined) {
+      this.sendStatus({ code: Status.INTERNAL, details: `Invalid grpc-timeout value "${this.badTimeout}"` });
+      return false;
+    }
+    return true;
+  }
+
+  /** A message framed for the wire, or undefined after answering INTERNAL or RESOURCE_EXHAUSTED. */
+  protected frame(value: unknown): Buffer | undefined {
+    let message: Buffer;
+    try {
+      message = this.method.serialize(value);
+    } catch {
+      this.sendStatus({ code: Status.INTERNAL, details: 'Error serializing response' });
+      return undefined;
+    }
+    const max = this.limits.maxSendMessageBytes;
+    if (max !== -1 && message.length > max) {
+      this.sendStatus({ code: Status.RESOURCE_EXHAUSTED, details: `Sent message larger than max (${message.length + 5} vs. ${max})` });
+      return undefined;
+    }
+    const frame = Buffer.allocUnsafe(5 + message.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(message.length, 1);
+    message.copy(frame, 5);
+    return frame;
+  }
+
+  /** Response headers, before the first message. */
+  protected sendHeaders(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    const { stream } = this;
+    stream.respond(this.customHeaders === undefined ? responseHeaders : { ...responseHeaders, ...this.customHeaders }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers(this.trailers ?? { 'grpc-status': String(Status.OK), 'grpc-message': 'OK' }));
+  }
+
+  /** Ends the call with `status`, after `last` when given: trailers after messages, or a trailers-only response. */
+  protected sendStatus(status: CallStatus, metadata?: Metadata | null, last?: Buffer): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const { stream } = this;
+    if (stream.destroyed || stream.closed) return;
+    const trailers = { 'grpc-status': String(status.code), 'grpc-message': encodeURI(status.details), ...metadata?.toHttp2Headers() };
+    if (this.headersSent || last !== undefined) {
+      this.sendHeaders();
+      this.trailers = trailers;
+      if (last === undefined) stream.end();
+      else stream.end(last);
+    } else {
+      stream.respond({ ...trailersOnlyHeaders, ...this.customHeaders, ...trailers }, { endStream: true });
+    }
+  }
+
+  /** The deadline passed first: DEADLINE_EXCEEDED, and the handler hears 'cancelled'. */
+  private expire(): void {
+    this.timer = undefined;
+    if (this.done) return;
+    this.sendStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+    this.cancel();
+  }
+
+  /** The stream closed: if no status was sent, the client cancelled (or the connection went). */
+  private closed(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.done) return;
+    this.done = true;
+    this.cancel();
+  }
+
+  private cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.stream.resume(); // whatever the client still sends is dropped
+    process.nextTick(() => this.emit('cancelled'));
+  }
+
+  // What grpc-js's server calls offer besides the above.
+
+  getDeadline(): number {
+    return this.deadline;
+  }
+
+  getPath(): string {
+    return this.method.path;
+  }
+
+  getHost(): string {
+    return String(this.headers[':authority'] ?? this.headers.host ?? '');
+  }
+
+  getPeer(): string {
+    const socket = this.stream.session?.socket;
+    if (socket?.remoteAddress === undefined) return 'unknown';
+    return socket.remotePort === undefined ? socket.remoteAddress : `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
+  getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
+    const socket = this.stream.session?.socket;
+    if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
+    const certificate = socket.getPeerCertificate();
+    return { transportSecurityType: 'ssl', sslPeerCertificate: certificate.raw ? certificate : undefined };
+  }
+
+  sendMetadata(metadata: Metadata): void {
+    if (!this.headersSent && this.customHeaders === undefined) this.customHeaders = metadata.toHttp2Headers();
+  }
+}
+
+/** A unary call: one message in, one message or a status out. */
+class DirectUnaryCall extends DirectCall {
+  request: unknown = undefined;
+  private chunks: Buffer[] = [];
+  private received = 0;
+  /** Bytes of the message with its header, once its header has arrived. */
+  private expected: number | undefined;
+
+  start(): void {
+    if (!this.listen()) return;
+    this.stream.on('data', (chunk: Buffer) => this.data(chunk));
+    this.stream.once('end', () => this.end());
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.done) return;
+    this.received += chunk.length;
+    this.chunks.push(chunk);
+    if (this.expected === undefined) {
+      if (this.received < 5) return;
+      const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
+      if (head !== chunk) this.chunks = [head];
+      const length = head.readUInt32BE(1);
+      const max = this.limits.maxReceiveMessageBytes;
+      if (max !== -1 && length > max) {
+        this.chunks = [];
+        this.sendStatus({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${length} vs ${max})` });
+        return;
+      }
+      this.expected = 5 + length;
+    }
+    // More than one message: refused at once rather than buffered.
+    if (this.received > this.expected) {
+      this.chunks = [];
+      this.sendStatus({ code: Status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.method.path}` });
+    }
+  }
+
+  private end(): void {
+    if (this.done) return;
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [];
+    if (body.length === 0) {
+      this.sendStatus({ code: Status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.method.path}` });
+      return;
+    }
+    if (this.expected === undefined) {
+      this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: expected a 5-byte message header, got ${body.length} bytes` });
+      return;
+    }
+    if (body.length < this.expected) {
+      this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: expected ${this.expected - 5} bytes, got ${body.length - 5}` });
+      return;
+    }
+    if (body[0] !== 0) {
+      this.sendStatus({ code: Status.INTERNAL, details: 'the request message is flagged compressed, but the call has no grpc-encoding' });
+      return;
+    }
+    try {
+      this.request = this.method.deserialize(body.subarray(5));
+    } catch {
+      this.sendStatus({ code: Status.INTERNAL, details: 'Error deserializing request' });
+      return;
+    }
+    try {
+      this.method.func(this as unknown as ServerUnaryCall<unknown, unknown>, (error, value, trailer) => this.answer(error, value, trailer));
+    } catch {
+      this.sendStatus({ code: Status.UNKNOWN, details: 'Unknown error' });
+    }
+  }
+
+  /** The handler's callback: a status, or a message then OK. */
+  private answer(error: ServiceErrorLike | null, value?: unknown, trailer?: Metadata): void {
+    if (this.done) return;
+    if (error !== null && error !== undefined) {
+      this.sendStatus(statusOf(error), trailer ?? error.metadata);
+      return;
+    }
+    const frame = this.frame(value);
+    if (frame !== undefined) this.sendStatus(ok, trailer, frame);
+  }
+}
+
+/** A bidirectional inference stream: messages in, messages out, in the subset `serveStream` uses. */
+class DirectDuplexCall extends DirectCall {
+  /** Decoded messages not yet emitted (reading is paused, or they came in one chunk). */
+  private readonly decoded: unknown[] = [];
+  private partial: Buffer | undefined;
+  private paused = false;
+  private delivering = false;
+  private readEnded = false;
+  private endEmitted = false;
+  private corked = false;
+
+  start(): void {
+    if (!this.listen()) return;
+    const { stream } = this;
+    // Like grpc-js: `emit('error', status)` on the call ends it with that status.
+    this.on('error', (error: ServiceErrorLike) => this.sendStatus(statusOf(error), error.metadata));
+    stream.on('data', (chunk: Buffer) => this.read(chunk));
+    stream.once('end', () => {
+      this.readEnded = true;
+      this.deliver();
+    });
+    stream.on('drain', () => this.emit('drain'));
+    try {
+      this.method.func(this);
+    } catch {
+      this.sendStatus({ code: Status.UNKNOWN, details: 'Unknown error' });
+    }
+  }
+
+  private read(chunk: Buffer): void {
+    if (this.done) return;
+    let buffer = this.partial === undefined ? chunk : Buffer.concat([this.partial, chunk]);
+    this.partial = undefined;
+    const max = this.limits.maxReceiveMessageBytes;
+    while (buffer.length >= 5) {
+      const length = buffer.readUInt32BE(1);
+      if (max !== -1 && length > max) {
+        this.sendStatus({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${length} vs ${max})` });
+        return;
+      }
+      if (buffer.length < 5 + length) break;
+      if (buffer[0] !== 0) {
+        this.sendStatus({ code: Status.INTERNAL, details: 'a request message is flagged compressed, but the call has no grpc-encoding' });
+        return;
+      }
+      try {
+        this.decoded.push(this.method.deserialize(buffer.subarray(5, 5 + length)));
+      } catch {
+        this.sendStatus({ code: Status.INTERNAL, details: 'Error deserializing request' });
+        return;
+      }
+      buffer = buffer.subarray(5 + length);
+    }
+    if (buffer.length > 0) this.partial = buffer;
+    this.deliver();
+  }
+
+  /** Emits decoded messages while not paused, then 'end' once the client half-closed and all are out. */
+  private deliver(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    while (!this.paused && !this.done && this.decoded.length > 0) this.emit('data', this.decoded.shift());
+    this.delivering = false;
+    if (this.readEnded && this.decoded.length === 0 && !this.endEmitted && !this.done) {
+      this.endEmitted = true;
+      if (this.partial !== undefined) {
+        this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: the stream ended inside a message (${this.partial.length} bytes of it arrived)` });
+        return;
+      }
+      this.emit('end');
+    }
+  }
+
+  pause(): this {
+    if (!this.paused) {
+      this.paused = true;
+      this.stream.pause();
+    }
+    return this;
+  }
+
+  resume(): this {
+    if (this.paused) {
+      this.paused = false;
+      this.stream.resume();
+      this.deliver();
+    }
+    return this;
+  }
+
+  /** Writes one response; false when the client is not reading fast enough (wait for 'drain'). */
+  write(value: unknown): boolean {
+    if (this.done) return true;
+    const frame = this.frame(value);
+    if (frame === undefined) return true;
+    this.sendHeaders();
+    // Answers that finish together (one batch) leave in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    return this.stream.write(frame);
+  }
+
+  /** Ends the call with OK. */
+  end(): this {
+    this.sendStatus(ok);
+    return this;
+  }
+}
+
+/** grpc-js's `serverErrorToStatus`: a numeric `code` with its `details`, else UNKNOWN with the message. */
+function statusOf(error: ServiceErrorLike): CallStatus {
+  const details = typeof error.message === 'string' ? error.message : 'Unknown Error';
+  if (typeof error.code === 'number' && Number.isInteger(error.code)) {
+    return { code: error.code, details: typeof error.details === 'string' ? error.details : details };
+  }
+  return { code: Status.UNKNOWN, details };
+}

@@ -1,0 +1,164 @@
+/**
+ * modelserve answers unary calls and the inference streams itself, on grpc-js's HTTP/2 streams
+ * (packages/server/src/direct-calls.ts). A client must not be able to tell: each case below is
+ * sent as raw HTTP/2 frames to a server with the direct path and to one without it (grpc-js
+ * answers everything), and the two answers are compared header by header and byte by byte.
+ */
+import { loadPackageDefinition } from '@modelserve/proto';
+import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureRepository } from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
+import { fp32, wire } from './support/tensors.js';
+
+const maxMessageBytes = 4096;
+let direct: TestServer;
+let grpcJs: TestServer;
+const sessions: ClientHttp2Session[] = [];
+
+beforeAll(async () => {
+  const repository = await fixtureRepository();
+  direct = await startTestServer({ modelRepository: repository, maxMessageBytes });
+  grpcJs = await startTestServer({ modelRepository: repository, maxMessageBytes, directCalls: false });
+});
+afterAll(async () => {
+  for (const session of sessions) session.close();
+  await direct.close();
+  await grpcJs.close();
+});
+
+type Method = { requestSerialize(value: object): Buffer; responseDeserialize(bytes: Buffer): unknown };
+const predictor = loadPackageDefinition()['modelserve.v1.Predictor'] as unknown as Record<'Predict' | 'PredictStream', Method>;
+const predictPath = '/modelserve.v1.Predictor/Predict';
+const streamPath = '/modelserve.v1.Predictor/PredictStream';
+
+const tinyRequest = (id = '') => ({ model_name: 'tiny_mlp', id, inputs: [wire(fp32('input', [1, 4], [0.1, 0.2, 0.3, 0.4]))] });
+
+/** One gRPC message frame: flag, big-endian length, bytes. */
+function frame(message: Buffer, flag = 0, length = message.length): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flag;
+  head.writeUInt32BE(length, 1);
+  return Buffer.concat([head, message]);
+}
+
+interface RawAnswer {
+  headers: IncomingHttpHeaders;
+  trailers: IncomingHttpHeaders;
+  body: Buffer;
+  /** grpc-status and grpc-message, from the trailers or a trailers-only response. */
+  status: number;
+  message: string;
+}
+
+/** Posts `body` as one HTTP/2 request and collects what comes back. */
+function rawCall(server: TestServer, path: string, body: Buffer, extra: OutgoingHttpHeaders = {}): Promise<RawAnswer> {
+  const session = connect(`http://${server.server.address}`);
+  sessions.push(session);
+  return new Promise((resolve, reject) => {
+    const request = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...extra });
+    let headers: IncomingHttpHeaders = {};
+    let trailers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    request.on('response', (h) => (headers = h));
+    request.on('trailers', (t) => (trailers = t));
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('error', reject);
+    request.on('close', () => {
+      const status = trailers['grpc-status'] ?? headers['grpc-status'];
+      const message = trailers['grpc-message'] ?? headers['grpc-message'] ?? '';
+      resolve({ headers, trailers, body: Buffer.concat(chunks), status: Number(status), message: decodeURIComponent(String(message)) });
+    });
+    request.end(body);
+  });
+}
+
+/** What a client can see, without what differs between any two answers (date, stream ids). */
+function visible(answer: RawAnswer): object {
+  const strip = (h: IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date'));
+  return { headers: strip(answer.headers), trailers: strip(answer.trailers), body: answer.body.toString('hex') };
+}
+
+/** The same call to both servers. */
+async function both(path: string, body: Buffer, extra: OutgoingHttpHeaders = {}): Promise<[RawAnswer, RawAnswer]> {
+  return [await rawCall(direct, path, body, extra), await rawCall(grpcJs, path, body, extra)];
+}
+
+describe('calls answered directly', () => {
+  it('is on by default and off with directCalls: false', () => {
+    expect(direct.server.directCalls).toBe(true);
+    expect(grpcJs.server.directCalls).toBe(false);
+  });
+
+  const unaryCases: Array<[string, () => Buffer, OutgoingHttpHeaders, number]> = [
+    ['a valid Predict', () => frame(predictor.Predict.requestSerialize(tinyRequest('a'))), {}, 0],
+    ['a request that is not protobuf', () => frame(Buffer.from([0xff, 0xff, 0xff])), {}, 3],
+    ['a request for an unknown model', () => frame(predictor.Predict.requestSerialize({ model_name: 'nope' })), {}, 5],
+    ['no request message', () => Buffer.alloc(0), {}, 12],
+    ['two request messages', () => Buffer.concat([frame(predictor.Predict.requestSerialize(tinyRequest())), frame(predictor.Predict.requestSerialize(tinyRequest()))]), {}, 12],
+    ['a message over the size limit', () => frame(Buffer.alloc(maxMessageBytes + 1)), {}, 8],
+    ['a grpc-timeout that does not parse', () => frame(predictor.Predict.requestSerialize(tinyRequest())), { 'grpc-timeout': 'soon' }, 13],
+    ['a deadline that has passed', () => frame(predictor.Predict.requestSerialize(tinyRequest())), { 'grpc-timeout': '1n' }, 4],
+    ['a gzip-compressed request (left to grpc-js)', () => frame(gzipSync(predictor.Predict.requestSerialize(tinyRequest('z'))), 1), { 'grpc-encoding': 'gzip' }, 0],
+  ];
+  for (const [what, body, extra, code] of unaryCases) {
+    it(`answers ${what} exactly as grpc-js does (status ${code})`, async () => {
+      const [fromDirect, fromGrpcJs] = await both(predictPath, body(), extra);
+      expect(fromDirect.status, fromDirect.message).toBe(code);
+      expect(visible(fromDirect)).toEqual(visible(fromGrpcJs));
+    });
+  }
+
+  it('answers the Open Inference Protocol and admin unary methods as grpc-js does', async () => {
+    const ready = frame(Buffer.alloc(0));
+    for (const path of ['/inference.GRPCInferenceService/ServerReady', '/inference.GRPCInferenceService/ModelReady', '/modelserve.v1.ModelAdmin/ListModels']) {
+      const [fromDirect, fromGrpcJs] = await both(path, ready);
+      expect(Number.isInteger(fromDirect.status), path).toBe(true);
+      expect(visible(fromDirect), path).toEqual(visible(fromGrpcJs));
+    }
+  });
+
+  it('says precisely what is wrong with a truncated message, where grpc-js sees no message', async () => {
+    const whole = frame(predictor.Predict.requestSerialize(tinyRequest()));
+    const [fromDirect, fromGrpcJs] = await both(predictPath, whole.subarray(0, whole.length - 7));
+    expect(fromDirect.status).toBe(13);
+    expect(fromDirect.message).toBe(`truncated gRPC message: expected ${whole.length - 5} bytes, got ${whole.length - 12}`);
+    expect(fromGrpcJs.status).toBe(12);
+  });
+
+  it('answers a PredictStream of several messages in one write as grpc-js does, every id once', async () => {
+    const body = Buffer.concat(['1', '2', '3', '4'].map((id) => frame(predictor.PredictStream.requestSerialize(tinyRequest(id)))));
+    const [fromDirect, fromGrpcJs] = await both(streamPath, body);
+    for (const answer of [fromDirect, fromGrpcJs]) {
+      expect(answer.status, answer.message).toBe(0);
+      expect(answer.headers).toMatchObject({ ':status': 200, 'content-type': 'application/grpc+proto' });
+      const ids: string[] = [];
+      for (let at = 0; at < answer.body.length; ) {
+        const length = answer.body.readUInt32BE(at + 1);
+        const response = predictor.PredictStream.responseDeserialize(answer.body.subarray(at + 5, at + 5 + length)) as { id: string; response?: object };
+        expect(response.response).toBeDefined();
+        ids.push(response.id);
+        at += 5 + length;
+      }
+      expect(ids.sort()).toEqual(['1', '2', '3', '4']);
+    }
+    const { headers, trailers } = visible(fromGrpcJs) as { headers: object; trailers: object };
+    expect(visible(fromDirect)).toMatchObject({ headers, trailers });
+  });
+
+  it('ends a PredictStream with RESOURCE_EXHAUSTED for a message over the limit, as grpc-js does', async () => {
+    const body = Buffer.concat([frame(predictor.PredictStream.requestSerialize(tinyRequest('1'))), frame(Buffer.alloc(maxMessageBytes + 1))]);
+    const [fromDirect, fromGrpcJs] = await both(streamPath, body);
+    expect(fromDirect.status).toBe(8);
+    expect(fromDirect.message).toBe(fromGrpcJs.message);
+    expect(fromDirect.message).toBe(`Received message larger than max (${maxMessageBytes + 1} vs ${maxMessageBytes})`);
+  });
+
+  it('ends a PredictStream that stops inside a message with INTERNAL, saying so', async () => {
+    const whole = frame(predictor.PredictStream.requestSerialize(tinyRequest('1')));
+    const answer = await rawCall(direct, streamPath, Buffer.concat([whole, whole.subarray(0, 9)]));
+    expect(answer.status).toBe(13);
+    expect(answer.message).toBe('truncated gRPC message: the stream ended inside a message (9 bytes of it arrived)');
+  });
+});
