@@ -47,6 +47,7 @@ describe('model config', () => {
       max_queue_size: 1024,
       priority_levels: 1,
       default_priority_level: 1,
+      split_batches_from: 16,
       default_queue_timeout_us: 0,
     });
     expect(parseModelConfig({}, 'x').dynamic_batching).toBeUndefined();

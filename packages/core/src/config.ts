@@ -46,6 +46,12 @@ export const modelConfigSchema = z
         priority_levels: z.number().int().min(1).max(16).default(1),
         /** The level of a request that names none. */
         default_priority_level: positiveInt.default(1),
+        /**
+         * A batch of at least this many samples runs as two halves back to back on its instance, so
+         * the event loop answers the first while the second computes; 0: never. Not with
+         * preferred_batch_sizes.
+         */
+        split_batches_from: z.number().int().min(0).default(16),
         /** Microseconds a request may wait in the queue when it sets no timeout; 0: no limit. */
         default_queue_timeout_us: z.number().int().min(0).default(0),
       })

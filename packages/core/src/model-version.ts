@@ -104,6 +104,7 @@ export class ModelVersion {
       maxBatchSize: config.max_batch_size,
       maxQueueDelayUs: batching?.max_queue_delay_us,
       preferredBatchSizes: batching?.preferred_batch_sizes,
+      splitFrom: batching?.split_batches_from,
       maxQueueSize: batching?.max_queue_size,
       priorityLevels: batching?.priority_levels,
       defaultPriorityLevel: batching?.default_priority_level,

@@ -96,6 +96,35 @@ describe('dynamic batcher', () => {
     expect(log).toEqual(['run 1: 0', 'run 1: 1', 'run 1: 2']);
   });
 
+  it('runs a batch of split_batches_from samples or more as two halves back to back on its instance, answering the first half first', async () => {
+    const { scheduler, held, log } = batcher({ maxBatchSize: 8, splitFrom: 4 });
+    const first = scheduler.enqueue(job(0));
+    const results = [1, 2, 3, 4, 5].map((id) => scheduler.enqueue(job(id)));
+    held.release();
+    await tick();
+    // Both halves went to the instance at once; the second waits behind the first there.
+    expect(log).toEqual(['run 1: 0', 'run 3: 1,2,3', 'run 2: 4,5']);
+    const late = scheduler.enqueue(job(6));
+    held.release();
+    await tick();
+    const answered = await Promise.race([Promise.all(results.slice(0, 3)).then(() => 'first half'), tick().then(() => 'nothing')]);
+    expect(answered).toBe('first half');
+    // The instance takes no other batch until its second half is done.
+    expect(log).toHaveLength(3);
+    await releaseAll(held, [first, ...results, late]);
+    expect(log[3]).toBe('run 1: 6');
+    expect((await Promise.all(results)).map((o) => [...(o[0]!.data as Float32Array)])).toEqual([[2], [4], [6], [8], [10]]);
+  });
+
+  it('never splits a batch below split_batches_from, or when preferred batch sizes are set', async () => {
+    for (const options of [{ splitFrom: 6 }, { splitFrom: 4, preferredBatchSizes: [5] }]) {
+      const { scheduler, held, log } = batcher({ maxBatchSize: 8, ...options });
+      const results = [0, 1, 2, 3, 4, 5].map((id) => scheduler.enqueue(job(id)));
+      await releaseAll(held, results);
+      expect(log).toEqual(['run 1: 0', 'run 5: 1,2,3,4,5']);
+    }
+  });
+
   it('prefers a preferred batch size when more requests wait than it needs', async () => {
     const { scheduler, held, log } = batcher({ maxBatchSize: 8, preferredBatchSizes: [2, 4] });
     const results = Array.from({ length: 8 }, (_, i) => scheduler.enqueue(job(i)));
