@@ -52,8 +52,8 @@ interface RawAnswer {
   message: string;
 }
 
-/** Posts `body` as one HTTP/2 request and collects what comes back. */
-function rawCall(server: TestServer, path: string, body: Buffer, extra: OutgoingHttpHeaders = {}): Promise<RawAnswer> {
+/** Posts `body` as one HTTP/2 request (in writes of `pieceBytes`, one per event-loop turn, when given) and collects what comes back. */
+function rawCall(server: TestServer, path: string, body: Buffer, extra: OutgoingHttpHeaders = {}, pieceBytes?: number): Promise<RawAnswer> {
   const session = connect(`http://${server.server.address}`);
   sessions.push(session);
   return new Promise((resolve, reject) => {
@@ -70,8 +70,31 @@ function rawCall(server: TestServer, path: string, body: Buffer, extra: Outgoing
       const message = trailers['grpc-message'] ?? headers['grpc-message'] ?? '';
       resolve({ headers, trailers, body: Buffer.concat(chunks), status: Number(status), message: decodeURIComponent(String(message)) });
     });
-    request.end(body);
+    if (pieceBytes === undefined) {
+      request.end(body);
+      return;
+    }
+    const writePiece = (at: number): void => {
+      if (at >= body.length) {
+        request.end();
+        return;
+      }
+      request.write(body.subarray(at, at + pieceBytes));
+      setImmediate(() => writePiece(at + pieceBytes));
+    };
+    writePiece(0);
   });
+}
+
+/** The PredictStream responses framed in `body`. */
+function streamResponses(body: Buffer): Array<{ id: string; response?: object | null }> {
+  const responses: Array<{ id: string; response?: object | null }> = [];
+  for (let at = 0; at < body.length; ) {
+    const length = body.readUInt32BE(at + 1);
+    responses.push(predictor.PredictStream.responseDeserialize(body.subarray(at + 5, at + 5 + length)) as { id: string; response?: object | null });
+    at += 5 + length;
+  }
+  return responses;
 }
 
 /** What a client can see, without what differs between any two answers (date, stream ids). */
@@ -133,18 +156,19 @@ describe('calls answered directly', () => {
     for (const answer of [fromDirect, fromGrpcJs]) {
       expect(answer.status, answer.message).toBe(0);
       expect(answer.headers).toMatchObject({ ':status': 200, 'content-type': 'application/grpc+proto' });
-      const ids: string[] = [];
-      for (let at = 0; at < answer.body.length; ) {
-        const length = answer.body.readUInt32BE(at + 1);
-        const response = predictor.PredictStream.responseDeserialize(answer.body.subarray(at + 5, at + 5 + length)) as { id: string; response?: object };
-        expect(response.response).toBeDefined();
-        ids.push(response.id);
-        at += 5 + length;
-      }
-      expect(ids.sort()).toEqual(['1', '2', '3', '4']);
+      const responses = streamResponses(answer.body);
+      expect(responses.every((r) => r.response !== undefined && r.response !== null)).toBe(true);
+      expect(responses.map((r) => r.id).sort()).toEqual(['1', '2', '3', '4']);
     }
     const { headers, trailers } = visible(fromGrpcJs) as { headers: object; trailers: object };
     expect(visible(fromDirect)).toMatchObject({ headers, trailers });
+  });
+
+  it('reads PredictStream messages that arrive in pieces of a few bytes', async () => {
+    const body = Buffer.concat(['1', '2', '3'].map((id) => frame(predictor.PredictStream.requestSerialize(tinyRequest(id)))));
+    const answer = await rawCall(direct, streamPath, body, {}, 7);
+    expect(answer.status, answer.message).toBe(0);
+    expect(streamResponses(answer.body).map((r) => r.id).sort()).toEqual(['1', '2', '3']);
   });
 
   it('ends a PredictStream with RESOURCE_EXHAUSTED for a message over the limit, as grpc-js does', async () => {

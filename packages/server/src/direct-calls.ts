@@ -352,7 +352,10 @@ class DirectUnaryCall extends DirectCall {
 class DirectDuplexCall extends DirectCall {
   /** Decoded messages not yet emitted (reading is paused, or they came in one chunk). */
   private readonly decoded: unknown[] = [];
-  private partial: Buffer | undefined;
+  /** Bytes received and not yet decoded, and how many the next message needs (with its 5-byte header). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private needed = 5;
   private paused = false;
   private delivering = false;
   private readEnded = false;
@@ -379,16 +382,23 @@ class DirectDuplexCall extends DirectCall {
 
   private read(chunk: Buffer): void {
     if (this.done) return;
-    let buffer = this.partial === undefined ? chunk : Buffer.concat([this.partial, chunk]);
-    this.partial = undefined;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    // Chunks are joined only once the next message is whole: a large message costs one copy.
+    if (this.pendingBytes < this.needed) return;
+    let buffer = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
     const max = this.limits.maxReceiveMessageBytes;
+    this.needed = 5;
     while (buffer.length >= 5) {
       const length = buffer.readUInt32BE(1);
       if (max !== -1 && length > max) {
         this.sendStatus({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${length} vs ${max})` });
         return;
       }
-      if (buffer.length < 5 + length) break;
+      if (buffer.length < 5 + length) {
+        this.needed = 5 + length;
+        break;
+      }
       if (buffer[0] !== 0) {
         this.sendStatus({ code: Status.INTERNAL, details: 'a request message is flagged compressed, but the call has no grpc-encoding' });
         return;
@@ -401,7 +411,8 @@ class DirectDuplexCall extends DirectCall {
       }
       buffer = buffer.subarray(5 + length);
     }
-    if (buffer.length > 0) this.partial = buffer;
+    this.pending = buffer.length > 0 ? [buffer] : [];
+    this.pendingBytes = buffer.length;
     this.deliver();
   }
 
@@ -413,8 +424,8 @@ class DirectDuplexCall extends DirectCall {
     this.delivering = false;
     if (this.readEnded && this.decoded.length === 0 && !this.endEmitted && !this.done) {
       this.endEmitted = true;
-      if (this.partial !== undefined) {
-        this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: the stream ended inside a message (${this.partial.length} bytes of it arrived)` });
+      if (this.pendingBytes > 0) {
+        this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: the stream ended inside a message (${this.pendingBytes} bytes of it arrived)` });
         return;
       }
       this.emit('end');
