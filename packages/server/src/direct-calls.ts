@@ -117,7 +117,7 @@ function readsDirectly(headers: IncomingHttpHeaders): boolean {
 /** What both kinds of call share: metadata, deadline, cancellation, headers and the final status. */
 abstract class DirectCall extends EventEmitter {
   cancelled = false;
-  readonly metadata: Metadata;
+  private metadataBuilt: Metadata | undefined;
   private readonly deadline: number = Infinity;
   private timer: NodeJS.Timeout | undefined;
   /** The status is sent (or the stream is gone): nothing more is written. */
@@ -134,9 +134,6 @@ abstract class DirectCall extends EventEmitter {
     protected readonly limits: DirectCallOptions,
   ) {
     super();
-    const metadata = Metadata.fromHttp2Headers(headers);
-    for (const key of transportHeaders) metadata.remove(key);
-    this.metadata = metadata;
     const timeout = headers['grpc-timeout'];
     if (timeout !== undefined) {
       const match = deadlinePattern.exec(String(timeout));
@@ -231,6 +228,22 @@ abstract class DirectCall extends EventEmitter {
     this.cancelled = true;
     this.stream.resume(); // whatever the client still sends is dropped
     process.nextTick(() => this.emit('cancelled'));
+  }
+
+  /** The request's metadata, as grpc-js gives it to handlers; built when first read. */
+  get metadata(): Metadata {
+    if (this.metadataBuilt === undefined) {
+      const metadata = Metadata.fromHttp2Headers(this.headers);
+      for (const key of transportHeaders) metadata.remove(key);
+      this.metadataBuilt = metadata;
+    }
+    return this.metadataBuilt;
+  }
+
+  /** One request header's (first) value without building the metadata: what `metadata.get(name)[0]` gives for a text header. */
+  headerValue(name: string): string | undefined {
+    const value = this.headers[name];
+    return Array.isArray(value) ? value[0] : value;
   }
 
   // What grpc-js's server calls offer besides the above.

@@ -28,8 +28,11 @@ export interface InferenceCodec<Req, Res> {
 /** The metadata key that carries a routing key. */
 export const routingKeyHeader = 'x-routing-key';
 
-function routingKeyOf(metadata: Metadata): string | undefined {
-  const value = metadata.get(routingKeyHeader)[0];
+function routingKeyOf(call: { metadata: Metadata }): string | undefined {
+  // Calls answered directly read the header without building the whole metadata (direct-calls.ts).
+  const direct = call as { headerValue?: (name: string) => string | undefined };
+  if (typeof direct.headerValue === 'function') return direct.headerValue(routingKeyHeader);
+  const value = call.metadata.get(routingKeyHeader)[0];
   return value === undefined ? undefined : String(value);
 }
 
@@ -87,7 +90,7 @@ export function serveUnaryInference<Req, Res>(
   options: InferenceCallOptions = {},
 ): void {
   const cancellation = new CallCancellation(call);
-  const context: CallContext = { deadline: deadlineOf(call), signal: cancellation, routingKey: routingKeyOf(call.metadata) };
+  const context: CallContext = { deadline: deadlineOf(call), signal: cancellation, routingKey: routingKeyOf(call) };
   infer(registry, codec, call.request, context, options).then(
     (response) => {
       cancellation.finish();
@@ -110,7 +113,7 @@ export function serveStreamInference<Req, Res, StreamRes>(
   options: InferenceCallOptions = {},
 ): void {
   const deadline = deadlineOf(call);
-  const routingKey = routingKeyOf(call.metadata);
+  const routingKey = routingKeyOf(call);
   serveStream<Req, StreamRes>(call, {
     maxInflight,
     ...(options.streams !== undefined ? { streams: options.streams } : {}),
