@@ -1,6 +1,6 @@
 /** The benchmark's options, their defaults and the `--quick` preset. */
 import { availableParallelism } from 'node:os';
-import type { ConfigKey, Method, ModelKey } from './types.js';
+import type { ConfigKey, EchoTransport, Method, ModelKey } from './types.js';
 
 /** Everything a run is shaped by; the CLI fills it from flags. */
 export interface BenchOptions {
@@ -30,6 +30,8 @@ export interface BenchOptions {
   deadlineMs: number;
   models: ModelKey[];
   configs: ConfigKey[];
+  /** The echo server's transport (see EchoTransport). */
+  echoTransport: EchoTransport;
   methods: Method[];
   /** Compute limit: batch sizes, threads (one session each), window. */
   batchSizes: number[];
@@ -95,6 +97,7 @@ export function defaultOptions(): BenchOptions {
     deadlineMs: 30_000,
     models: ['mlp', 'cnn'],
     configs: ['compute', 'echo', 'naive', 'off', 'on'],
+    echoTransport: 'grpc-js',
     methods: ['unary', 'stream'],
     batchSizes: [1, 8, 32, 64],
     computeThreads: cores,

@@ -1,6 +1,6 @@
 /** Which points a run measures, in the order it measures them (one server started per configuration). */
 import type { BenchOptions } from './options.js';
-import type { ConfigKey, Method, ModelKey, PointSpec } from './types.js';
+import type { BenchResults, ConfigKey, Method, ModelKey, PointSpec } from './types.js';
 
 /** The server configurations, in the order they run. */
 export const serverConfigs = ['echo', 'naive', 'off', 'on'] as const satisfies readonly ConfigKey[];
@@ -13,6 +13,11 @@ export const configLabels: Readonly<Record<ConfigKey, string>> = {
   off: 'modelserve, batching off',
   on: 'modelserve, batching on',
 };
+
+/** A configuration's label in a run's report: the echo server says which transport it ran on. */
+export function configLabel(config: ConfigKey, results: Pick<BenchResults, 'options'>): string {
+  return config === 'echo' && results.options['echoTransport'] === 'direct' ? "echo (grpc-js with calls answered on its HTTP/2 streams, modelserve's transport)" : configLabels[config];
+}
 
 /** Short names for table columns. */
 export const configShort: Readonly<Record<ConfigKey, string>> = {

@@ -2,10 +2,10 @@
 import { alignColumns, formatBytes, formatLatency, formatRate } from './format.js';
 import { benchModels } from './payloads.js';
 import { driverLine } from './driver.js';
-import { configLabels, configShort, loadLabel } from './plan.js';
+import { configLabel, configShort, loadLabel } from './plan.js';
 import { ratioTable } from './ratios.js';
 import { sdkTable } from './sdk-compare.js';
-import type { BenchResults, ComputeResult, ModelKey, PointResult } from './types.js';
+import type { BenchResults, ComputeResult, ConfigKey, ModelKey, PointResult } from './types.js';
 
 function computeTable(compute: readonly ComputeResult[]): string[] {
   if (compute.length === 0) return [];
@@ -88,7 +88,7 @@ export function reportLines(results: BenchResults): string[] {
   for (const model of models) sections.push(modelTable(model, results.points));
   sections.push(ratioTable(results.points, results.compute));
   if (results.points.length > 0) sections.push([
-    'Legend: ' + Object.entries(configShort).map(([key, short]) => `${short} = ${configLabels[key as keyof typeof configLabels]}`).join('; ') + '.',
+    'Legend: ' + Object.entries(configShort).map(([key, short]) => `${short} = ${configLabel(key as ConfigKey, results)}`).join('; ') + '.',
     'batch = mean samples per model run during the point (GetModelStatistics); loop p99 = the server\'s event-loop delay p99 in the window (every server, baselines too);',
     'health = time of a grpc.health.v1 Check mid-window; rss = server RSS at the end of the window (GetServerStats). n/a: not served.',
     'echo is measured once and shown with each model: both models take 784 FP32 and answer 10 FP32.',
@@ -100,7 +100,7 @@ export function reportLines(results: BenchResults): string[] {
   }
   if (results.sdk !== undefined) sections.push(sdkTable(results.sdk));
   if (results.problems.length > 0) {
-    sections.push(['Problems during the run:', ...results.problems.map((p) => `  ${configLabels[p.config]}${p.model === undefined ? '' : ` (${p.model})`}: ${p.message}`)]);
+    sections.push(['Problems during the run:', ...results.problems.map((p) => `  ${configLabel(p.config, results)}${p.model === undefined ? '' : ` (${p.model})`}: ${p.message}`)]);
   }
   return sections.filter((s) => s.length > 0).flatMap((s) => [...s, '']);
 }

@@ -10,7 +10,7 @@ import type { LoadDriver } from './load-generator.js';
 import { meanBatchSize, observeWindow, readBatchCounts, readRequestCounts, type RequestCounts } from './observe.js';
 import type { BenchOptions } from './options.js';
 import { benchModels } from './payloads.js';
-import { configLabels, loadLabel, pointsFor, type serverConfigs } from './plan.js';
+import { configLabel, loadLabel, pointsFor, type serverConfigs } from './plan.js';
 import type { Progress } from './progress.js';
 import { startEchoServer, startNaiveServer, type RunningServer } from './servers-baseline.js';
 import { startModelserve, unreadyModels } from './servers-modelserve.js';
@@ -43,7 +43,7 @@ interface Serving {
 
 function startServer(run: Run, config: ServerConfig): Promise<RunningServer> {
   const names = run.options.models.map((key) => benchModels[key].name);
-  if (config === 'echo') return startEchoServer();
+  if (config === 'echo') return startEchoServer(run.options.echoTransport);
   if (config === 'naive') return startNaiveServer(run.repositories.off, names);
   const repository = config === 'on' ? run.repositories.on : run.repositories.off;
   return startModelserve(repository, (line) => run.progress.line(`modelserve (${config}): ${line}`));
@@ -179,7 +179,7 @@ export async function runServerConfig(run: Run, config: ServerConfig): Promise<v
   const models = [...new Set(points.map((p) => p.model))];
   const problem = (message: string, model?: ModelKey): void => {
     run.results.problems.push(model === undefined ? { config, message } : { config, model, message });
-    progress.line(`${configLabels[config]}${model === undefined ? '' : ` (${model})`}: ${message}`);
+    progress.line(`${configLabel(config, run.results)}${model === undefined ? '' : ` (${model})`}: ${message}`);
   };
   let restarts = 0;
   let givenUp = false;
@@ -196,7 +196,7 @@ export async function runServerConfig(run: Run, config: ServerConfig): Promise<v
       problem(`${gone}; ${givenUp ? `not restarted again (${MAX_RESTARTS} restarts), the remaining points are not measured` : `restarted (${++restarts} of at most ${MAX_RESTARTS})`}`);
       if (givenUp) return undefined;
     }
-    progress.line(`starting ${configLabels[config]} (then ${run.options.warmupMs} ms of warm-up per model)`);
+    progress.line(`starting ${configLabel(config, run.results)} (then ${run.options.warmupMs} ms of warm-up per model)`);
     try {
       serving = await serve(run, config, models);
     } catch (error) {

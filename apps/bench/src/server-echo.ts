@@ -1,7 +1,8 @@
 /**
  * Configuration (b), the transport limit (a forked process): a bare grpc-js Predictor that
  * decodes each request and answers with a precomputed response the size of the real one (10 FP32,
- * raw). Whatever a server does beyond this costs more than gRPC itself.
+ * raw). Whatever a server does beyond this costs more than gRPC itself. Argument `direct`: the same
+ * answers on the transport modelserve uses (grpc-js with calls answered on its HTTP/2 streams).
  */
 import type { PredictRequest__Output, PredictResponse } from '@modelserve/proto';
 import { listenOnLoopback } from './server-listen.js';
@@ -29,4 +30,4 @@ listenOnLoopback({
     call.on('end', () => call.end());
     call.on('error', () => undefined);
   },
-});
+}, { direct: process.argv[2] === 'direct' });

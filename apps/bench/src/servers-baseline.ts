@@ -2,6 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { forkChild, stderrTail, stopChild, waitForMessage } from './children.js';
 import type { ListeningMessage } from './server-listen.js';
+import type { EchoTransport } from './types.js';
 
 /** A server the benchmark started, until `stop()`. */
 export interface RunningServer {
@@ -41,9 +42,9 @@ async function started(child: ChildProcess, what: string): Promise<RunningServer
   }
 }
 
-/** (b) A bare grpc-js Predictor answering a precomputed response of the real size. */
-export function startEchoServer(): Promise<RunningServer> {
-  return started(forkChild('./server-echo.js'), 'echo server');
+/** (b) A bare grpc-js Predictor answering a precomputed response of the real size (on `transport`, see EchoTransport). */
+export function startEchoServer(transport: EchoTransport = 'grpc-js'): Promise<RunningServer> {
+  return started(forkChild('./server-echo.js', [transport]), 'echo server');
 }
 
 /** (c) A grpc-js Predictor calling `session.run` in its handler for `models` of `repository`. */

@@ -52,6 +52,13 @@ describe('the targets of issue 3', () => {
     expect(v['Server RSS after 1,000,000 MLP requests within 10% of RSS after 100,000']).toBe('NOT MEASURED');
   });
 
+  it('judge modelserve against the bare grpc-js echo only: an echo on modelserve\'s own transport is not the transport limit', () => {
+    const points = [point('echo', 'mlp', 'unary', 64, 6000), point('on', 'mlp', 'unary', 64, 5000)];
+    const target = 'MLP unary, 64 in flight: modelserve ≥ 0.8× the echo transport limit';
+    expect(verdicts(results(points))[target]).toBe('PASS');
+    expect(verdicts({ ...results(points), options: { echoTransport: 'direct' } })[target]).toBe('NOT MEASURED');
+  });
+
   it('say "not measured" when the server does not serve its statistics', () => {
     const v = verdicts(results([point('on', 'cnn', 'unary', 64, 3000)]));
     expect(v['CNN saturating modelserve: event-loop delay p99 < 5 ms']).toBe('NOT MEASURED');

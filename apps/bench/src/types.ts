@@ -6,6 +6,12 @@ export type ModelKey = 'mlp' | 'cnn';
 /** What is measured: (a) compute limit, (b) echo, (c) naive, (d) modelserve off, (e) modelserve on. */
 export type ConfigKey = 'compute' | 'echo' | 'naive' | 'off' | 'on';
 
+/**
+ * What the echo server runs on: `grpc-js` (the issue's transport limit), or `direct`: grpc-js with its
+ * unary calls and PredictStream answered on its HTTP/2 streams, the transport modelserve uses.
+ */
+export type EchoTransport = 'grpc-js' | 'direct';
+
 /** Unary `Predict` calls or `PredictStream` messages. */
 export type Method = 'unary' | 'stream';
 

@@ -1,5 +1,7 @@
 /** @modelserve/server: every modelserve API on one grpc-js server and one port. */
 export { startServer, defaultMaxMessageBytes, adminMethods } from './server.js';
+export { serveCallsDirectly } from './direct-calls.js';
+export type { DirectCallOptions } from './direct-calls.js';
 export { requireToken, tokenProblem } from './auth.js';
 export type { AuthOptions } from './auth.js';
 export type { RunningServer, ServerOptions } from './server.js';
