@@ -142,12 +142,15 @@ describe('calls answered directly', () => {
     }
   });
 
-  it('says precisely what is wrong with a truncated message, where grpc-js sees no message', async () => {
+  it('says precisely what is wrong with a truncated message (grpc-js: "no request message") or a compressed flag without grpc-encoding (grpc-js: reads it as uncompressed)', async () => {
     const whole = frame(predictor.Predict.requestSerialize(tinyRequest()));
     const [fromDirect, fromGrpcJs] = await both(predictPath, whole.subarray(0, whole.length - 7));
-    expect(fromDirect.status).toBe(13);
-    expect(fromDirect.message).toBe(`truncated gRPC message: expected ${whole.length - 5} bytes, got ${whole.length - 12}`);
+    expect([fromDirect.status, fromDirect.message]).toEqual([3, `truncated gRPC message: its header announces ${whole.length - 5} bytes, got ${whole.length - 12}`]);
     expect(fromGrpcJs.status).toBe(12);
+    const header = await rawCall(direct, predictPath, whole.subarray(0, 3));
+    expect([header.status, header.message]).toEqual([3, 'truncated gRPC message: expected a 5-byte message header, got 3 bytes']);
+    const flagged = await rawCall(direct, predictPath, frame(predictor.Predict.requestSerialize(tinyRequest()), 1));
+    expect([flagged.status, flagged.message]).toEqual([3, 'a request message is flagged compressed (flag 1) but the call sends no grpc-encoding: expected flag 0, or a grpc-encoding header']);
   });
 
   it('answers a PredictStream of several messages in one write as grpc-js does, every id once', async () => {
@@ -179,10 +182,9 @@ describe('calls answered directly', () => {
     expect(fromDirect.message).toBe(`Received message larger than max (${maxMessageBytes + 1} vs ${maxMessageBytes})`);
   });
 
-  it('ends a PredictStream that stops inside a message with INTERNAL, saying so', async () => {
+  it('ends a PredictStream that stops inside a message with INVALID_ARGUMENT, saying so', async () => {
     const whole = frame(predictor.PredictStream.requestSerialize(tinyRequest('1')));
     const answer = await rawCall(direct, streamPath, Buffer.concat([whole, whole.subarray(0, 9)]));
-    expect(answer.status).toBe(13);
-    expect(answer.message).toBe('truncated gRPC message: the stream ended inside a message (9 bytes of it arrived)');
+    expect([answer.status, answer.message]).toEqual([3, `truncated gRPC message: the stream ended 9 bytes into a message of ${whole.length} (its 5-byte header included)`]);
   });
 });

@@ -70,6 +70,8 @@ const ok: CallStatus = { code: Status.OK, details: 'OK' };
 const deadlinePattern = /(\d{1,8})\s*([HMSmun])/;
 const msPerUnit: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 const noop = (): void => undefined;
+/** A message flagged compressed on a call that names no compression (framing errors are the caller's: INVALID_ARGUMENT). */
+const uncompressedExpected = 'a request message is flagged compressed (flag 1) but the call sends no grpc-encoding: expected flag 0, or a grpc-encoding header';
 
 /**
  * Serves `server`'s unary methods and `options.bidiPaths` directly on its HTTP/2 streams (call
@@ -325,15 +327,15 @@ class DirectUnaryCall extends DirectCall {
       return;
     }
     if (this.expected === undefined) {
-      this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: expected a 5-byte message header, got ${body.length} bytes` });
+      this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: expected a 5-byte message header, got ${body.length} bytes` });
       return;
     }
     if (body.length < this.expected) {
-      this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: expected ${this.expected - 5} bytes, got ${body.length - 5}` });
+      this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: its header announces ${this.expected - 5} bytes, got ${body.length - 5}` });
       return;
     }
     if (body[0] !== 0) {
-      this.sendStatus({ code: Status.INTERNAL, details: 'the request message is flagged compressed, but the call has no grpc-encoding' });
+      this.sendStatus({ code: Status.INVALID_ARGUMENT, details: uncompressedExpected });
       return;
     }
     try {
@@ -413,7 +415,7 @@ class DirectDuplexCall extends DirectCall {
         break;
       }
       if (buffer[0] !== 0) {
-        this.sendStatus({ code: Status.INTERNAL, details: 'a request message is flagged compressed, but the call has no grpc-encoding' });
+        this.sendStatus({ code: Status.INVALID_ARGUMENT, details: uncompressedExpected });
         return;
       }
       try {
@@ -438,7 +440,7 @@ class DirectDuplexCall extends DirectCall {
     if (this.readEnded && this.decoded.length === 0 && !this.endEmitted && !this.done) {
       this.endEmitted = true;
       if (this.pendingBytes > 0) {
-        this.sendStatus({ code: Status.INTERNAL, details: `truncated gRPC message: the stream ended inside a message (${this.pendingBytes} bytes of it arrived)` });
+        this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: the stream ended ${this.pendingBytes} bytes into a message of ${this.needed} (its 5-byte header included)` });
         return;
       }
       this.emit('end');
