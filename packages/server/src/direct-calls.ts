@@ -82,6 +82,7 @@ export function serveCallsDirectly(server: Server, options: DirectCallOptions): 
   const { http2Servers, handlers, interceptors, onStreamOpened } = server as unknown as Record<string, unknown>;
   if (!(http2Servers instanceof Map) || !(handlers instanceof Map) || typeof onStreamOpened !== 'function') return false;
   if (!Array.isArray(interceptors) || interceptors.length > 0) return false;
+  if (![...(handlers.values() as IterableIterator<unknown>)].every(isRegisteredMethod)) return false;
   const servers = [...(http2Servers.keys() as IterableIterator<Http2Server>)];
   if (servers.length === 0 || servers.some((s) => s.listenerCount('stream') === 0)) return false;
   const opened = onStreamOpened as (stream: ServerHttp2Stream) => void;
@@ -107,6 +108,13 @@ export function serveCallsDirectly(server: Server, options: DirectCallOptions): 
     });
   }
   return true;
+}
+
+/** Whether grpc-js keeps a method the way 1.14 does (checked for every method before the direct path is installed). */
+function isRegisteredMethod(value: unknown): value is RegisteredMethod {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  return typeof m['func'] === 'function' && typeof m['serialize'] === 'function' && typeof m['deserialize'] === 'function' && typeof m['type'] === 'string' && typeof m['path'] === 'string';
 }
 
 /** A gRPC request whose messages arrive uncompressed (grpc-js handles the rest). */
