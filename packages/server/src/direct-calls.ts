@@ -233,7 +233,7 @@ abstract class DirectCall extends EventEmitter {
    * Listens to the stream until it closes. Node keeps a closed HTTP/2 stream object for a while
    * (long enough for its garbage to outlive two scavenges); whatever its listeners reach would be
    * kept and promoted with it, so the call detaches itself when the stream closes (under h2load this
-   * took the promoted bytes per scavenge from 1.9 MB to 1.1 MB).
+   * took the promoted bytes per scavenge from 1.9 MB to 1.2 MB).
    */
   protected listenTo(event: string, listener: StreamEventListener): void {
     this.stream.on(event, listener);
