@@ -22,7 +22,7 @@ import { encodedPayloads, type BenchModel } from './payloads.js';
 import type { Progress } from './progress.js';
 import { temporaryDirectory } from './repository.js';
 import { startServing } from './rss.js';
-import type { TargetResult } from './targets.js';
+import { verdict, type TargetResult } from './targets.js';
 import type { OverloadResult } from './types.js';
 
 const HEALTH_INTERVAL_MS = 100;
@@ -195,7 +195,6 @@ const percent = (part: number, whole: number): string => (whole > 0 ? `${((part 
 
 /** PASS/FAIL for each part of the requirement. */
 export function overloadVerdicts(result: OverloadResult): TargetResult[] {
-  const verdict = (ok: boolean): TargetResult['verdict'] => (ok ? 'PASS' : 'FAIL');
   const others = Object.entries(result.statuses).filter(([name, s]) => !ALLOWED.includes(name) && s.count > 0);
   const ok = result.statuses['OK'];
   const rejected = result.statuses['RESOURCE_EXHAUSTED'];

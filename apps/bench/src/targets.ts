@@ -15,7 +15,8 @@ export interface TargetResult {
 }
 
 const notMeasured = (target: string, why: string): TargetResult => ({ target, verdict: 'NOT MEASURED', measured: why });
-const verdict = (ok: boolean): Verdict => (ok ? 'PASS' : 'FAIL');
+/** PASS when `ok`, else FAIL. */
+export const verdict = (ok: boolean): Verdict => (ok ? 'PASS' : 'FAIL');
 
 /** modelserve's point: batching on when measured, else batching off (said in `note`). */
 function modelservePoint(points: readonly PointResult[], model: ModelKey, method: 'unary' | 'stream', concurrency: number): { point?: PointResult; note: string } {

@@ -272,7 +272,7 @@ export interface SoakResult {
   errors: number;
 }
 
-/** `--overload`: the CNN at `factor` times its measured capacity, open loop, every call with a deadline. */
+/** `--overload`: a compute-heavy MLP at `factor` times its measured capacity, open loop, every call with a deadline. */
 export interface OverloadResult {
   factor: number;
   /** Closed-loop capacity measured first (64 in flight), req/s. */

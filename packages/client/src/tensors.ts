@@ -86,11 +86,11 @@ function isTypedArray(value: unknown): value is TypedArrayInput {
 }
 
 /**
- * The common input sent as is: a typed array of its natural datatype (not FP16/BF16 bits or BOOL),
- * whole (no shape: 1-D) or with a shape that fits. Raw contents are a view on its memory. Anything
- * else is undefined, for toDecodedTensor to convert or explain.
+ * The common input, taken as is: a typed array of its natural datatype (not FP16/BF16 bits or BOOL),
+ * whole (no shape: 1-D) or with a shape that fits. Anything else is undefined, for toDecodedTensor
+ * to convert or explain.
  */
-export function naturalRawTensor(name: string, input: TensorInput): { name: string; datatype: DataType; shape: readonly number[]; raw_contents: Uint8Array } | undefined {
+function naturalInput(input: TensorInput): { datatype: DataType; shape: readonly number[]; data: TypedArrayInput } | undefined {
   const data = isTypedArray(input) ? input : isTypedArray(input.data) ? input.data : undefined;
   if (data === undefined) return undefined;
   const datatype = arrayDataType.get(data.constructor);
@@ -98,24 +98,21 @@ export function naturalRawTensor(name: string, input: TensorInput): { name: stri
   const shape = isTypedArray(input) || input.shape === undefined ? [data.length] : input.shape;
   let count = 1;
   for (const d of shape) count *= d;
-  if (count !== data.length) return undefined;
-  return { name, datatype, shape, raw_contents: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return count === data.length ? { datatype, shape, data } : undefined;
+}
+
+/** The common input (see naturalInput) as a raw tensor whose contents are a view on its memory. */
+export function naturalRawTensor(name: string, input: TensorInput): { name: string; datatype: DataType; shape: readonly number[]; raw_contents: Uint8Array } | undefined {
+  const natural = naturalInput(input);
+  if (natural === undefined) return undefined;
+  const { data } = natural;
+  return { name, datatype: natural.datatype, shape: natural.shape, raw_contents: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 /** One caller input as a decoded tensor the codec can encode. */
 export function toDecodedTensor(name: string, input: TensorInput): DecodedTensor {
-  // The common case first: a typed array of its natural datatype, whole or with a shape.
-  if (isTypedArray(input)) {
-    const natural = arrayDataType.get(input.constructor);
-    if (natural !== undefined) return { name, datatype: natural, shape: [input.length], data: input as NumericTensorData } as DecodedTensor;
-  } else if (isTypedArray(input.data) && input.shape !== undefined) {
-    const natural = arrayDataType.get(input.data.constructor);
-    if (natural !== undefined && (input.datatype === undefined || input.datatype === natural)) {
-      let count = 1;
-      for (const d of input.shape) count *= d;
-      if (count === input.data.length) return { name, datatype: natural, shape: input.shape as number[], data: input.data as NumericTensorData } as DecodedTensor;
-    }
-  }
+  const natural = naturalInput(input);
+  if (natural !== undefined) return { name, datatype: natural.datatype, shape: natural.shape as number[], data: natural.data as NumericTensorData } as DecodedTensor;
   const { data, shape: givenShape, datatype: givenType } = isTypedArray(input) ? { data: input, shape: undefined, datatype: undefined } : input;
   const length = data.length;
   const shape = givenShape === undefined ? [length] : [...givenShape];

@@ -117,7 +117,7 @@ export class DynamicBatcher implements Scheduler {
       return Promise.reject(new ModelServeError('ResourceExhausted', `${label}: queue is full (${this.maxQueueSize} requests waiting)`));
     }
     const size = this.options.maxBatchSize > 0 ? batchSizeOf(job.inputs) : 1;
-    if (job.deadline !== undefined && this.idle.length === 0 && this.runMs > 0 && this.options.shedByDeadline !== false) {
+    if (job.deadline !== undefined && this.idle.length === 0 && this.giveUpMs > 0) {
       const finishMs = this.expectedFinishMs(level, size);
       const leftMs = job.deadline - Date.now();
       if (finishMs > leftMs) {
@@ -219,14 +219,9 @@ export class DynamicBatcher implements Scheduler {
       const batch = this.gather(head);
       if (batch === undefined) return;
       const instance = this.idle.pop()!;
-      const halves = this.halves(batch);
-      if (halves === undefined) {
-        this.run(instance, batch, { runs: 1 });
-      } else {
-        const group = { runs: 2 };
-        this.run(instance, halves[0], group);
-        this.run(instance, halves[1], group);
-      }
+      const parts = this.halves(batch) ?? [batch];
+      const group = { runs: parts.length };
+      for (const part of parts) this.run(instance, part, group);
     }
   }
 

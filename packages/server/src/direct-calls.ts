@@ -94,19 +94,13 @@ export function serveCallsDirectly(server: Server, options: DirectCallOptions): 
     http2Server.removeAllListeners('stream');
     http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
       const method = handlers.get(headers[':path']) as RegisteredMethod | undefined;
-      if (method !== undefined && readsDirectly(headers)) {
-        if (method.type === 'unary') {
-          opened.call(server, stream);
-          new DirectUnaryCall(stream, headers, method, options).start();
-          return;
-        }
-        if (method.type === 'bidi' && bidi.has(method.path)) {
-          opened.call(server, stream);
-          new DirectDuplexCall(stream, headers, method, options).start();
-          return;
-        }
+      const Call = method === undefined || !readsDirectly(headers) ? undefined : method.type === 'unary' ? DirectUnaryCall : method.type === 'bidi' && bidi.has(method.path) ? DirectDuplexCall : undefined;
+      if (Call === undefined) {
+        for (const listener of grpcListeners) listener.call(http2Server, stream, headers, flags);
+        return;
       }
-      for (const listener of grpcListeners) listener.call(http2Server, stream, headers, flags);
+      opened.call(server, stream);
+      new Call(stream, headers, method!, options).start();
     });
   }
   return true;
@@ -126,6 +120,46 @@ function readsDirectly(headers: IncomingHttpHeaders): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc') && (encoding === undefined || encoding === 'identity');
 }
 
+/**
+ * Splits a call's request bytes into gRPC messages (5-byte header: flag, big-endian length). Chunks
+ * are joined only once the next message is whole, so a large message costs one copy.
+ */
+class MessageReader {
+  private pending: Buffer[] = [];
+  /** Bytes received and not yet split off as messages. */
+  pendingBytes = 0;
+  /** Bytes the next message needs with its header (5 until its header has arrived). */
+  needed = 5;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** The contents of the messages `chunk` completes, or the status for one over the limit or flagged compressed. */
+  push(chunk: Buffer): Buffer[] | CallStatus {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < this.needed) return noMessages;
+    let buffer = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
+    const messages: Buffer[] = [];
+    this.needed = 5;
+    while (buffer.length >= 5) {
+      const length = buffer.readUInt32BE(1);
+      if (this.maxBytes !== -1 && length > this.maxBytes) return { code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${length} vs ${this.maxBytes})` };
+      if (buffer.length < 5 + length) {
+        this.needed = 5 + length;
+        break;
+      }
+      if (buffer[0] !== 0) return { code: Status.INVALID_ARGUMENT, details: uncompressedExpected };
+      messages.push(buffer.subarray(5, 5 + length));
+      buffer = buffer.subarray(5 + length);
+    }
+    this.pending = buffer.length > 0 ? [buffer] : [];
+    this.pendingBytes = buffer.length;
+    return messages;
+  }
+}
+
+const noMessages: Buffer[] = [];
+
 /** What both kinds of call share: metadata, deadline, cancellation, headers and the final status. */
 abstract class DirectCall extends EventEmitter {
   cancelled = false;
@@ -140,6 +174,7 @@ abstract class DirectCall extends EventEmitter {
   private readonly badTimeout: string | undefined;
   /** What the call listens to on the stream, removed when it closes. */
   private readonly streamListeners: Array<[string, StreamEventListener]> = [];
+  protected readonly reader: MessageReader;
 
   constructor(
     protected readonly stream: ServerHttp2Stream,
@@ -148,6 +183,7 @@ abstract class DirectCall extends EventEmitter {
     protected readonly limits: DirectCallOptions,
   ) {
     super();
+    this.reader = new MessageReader(limits.maxReceiveMessageBytes);
     const timeout = headers['grpc-timeout'];
     if (timeout !== undefined) {
       const match = deadlinePattern.exec(String(timeout));
@@ -171,6 +207,15 @@ abstract class DirectCall extends EventEmitter {
       return false;
     }
     return true;
+  }
+
+  /** The messages `chunk` completes; undefined once the call is over, or when the chunk ends it with a status. */
+  protected messagesIn(chunk: Buffer): Buffer[] | undefined {
+    if (this.done) return undefined;
+    const messages = this.reader.push(chunk);
+    if (Array.isArray(messages)) return messages;
+    this.sendStatus(messages);
+    return undefined;
   }
 
   /** A message framed for the wire, or undefined after answering INTERNAL or RESOURCE_EXHAUSTED. */
@@ -308,10 +353,8 @@ abstract class DirectCall extends EventEmitter {
 /** A unary call: one message in, one message or a status out. */
 class DirectUnaryCall extends DirectCall {
   request: unknown = undefined;
-  private chunks: Buffer[] = [];
-  private received = 0;
-  /** Bytes of the message with its header, once its header has arrived. */
-  private expected: number | undefined;
+  /** The request message's contents, once whole. */
+  private message: Buffer | undefined;
 
   start(): void {
     if (!this.listen()) return;
@@ -320,51 +363,30 @@ class DirectUnaryCall extends DirectCall {
   }
 
   private data(chunk: Buffer): void {
-    if (this.done) return;
-    this.received += chunk.length;
-    this.chunks.push(chunk);
-    if (this.expected === undefined) {
-      if (this.received < 5) return;
-      const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
-      if (head !== chunk) this.chunks = [head];
-      const length = head.readUInt32BE(1);
-      const max = this.limits.maxReceiveMessageBytes;
-      if (max !== -1 && length > max) {
-        this.chunks = [];
-        this.sendStatus({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${length} vs ${max})` });
-        return;
-      }
-      this.expected = 5 + length;
-    }
-    // More than one message: refused at once rather than buffered.
-    if (this.received > this.expected) {
-      this.chunks = [];
+    const messages = this.messagesIn(chunk);
+    if (messages === undefined) return;
+    // More than one message (or any byte after the first): refused at once rather than buffered.
+    const count = messages.length + (this.message === undefined ? 0 : 1);
+    if (count > 1 || (count === 1 && this.reader.pendingBytes > 0)) {
       this.sendStatus({ code: Status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.method.path}` });
-    }
+    } else if (messages.length === 1) this.message = messages[0];
   }
 
   private end(): void {
     if (this.done) return;
-    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [];
-    if (body.length === 0) {
-      this.sendStatus({ code: Status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.method.path}` });
-      return;
-    }
-    if (this.expected === undefined) {
-      this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: expected a 5-byte message header, got ${body.length} bytes` });
-      return;
-    }
-    if (body.length < this.expected) {
-      this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: its header announces ${this.expected - 5} bytes, got ${body.length - 5}` });
-      return;
-    }
-    if (body[0] !== 0) {
-      this.sendStatus({ code: Status.INVALID_ARGUMENT, details: uncompressedExpected });
+    const { message, reader } = this;
+    if (message === undefined) {
+      if (reader.pendingBytes === 0) {
+        this.sendStatus({ code: Status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.method.path}` });
+      } else if (reader.needed === 5) {
+        this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: expected a 5-byte message header, got ${reader.pendingBytes} bytes` });
+      } else {
+        this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: its header announces ${reader.needed - 5} bytes, got ${reader.pendingBytes - 5}` });
+      }
       return;
     }
     try {
-      this.request = this.method.deserialize(body.subarray(5));
+      this.request = this.method.deserialize(message);
     } catch {
       this.sendStatus({ code: Status.INTERNAL, details: 'Error deserializing request' });
       return;
@@ -392,10 +414,6 @@ class DirectUnaryCall extends DirectCall {
 class DirectDuplexCall extends DirectCall {
   /** Decoded messages not yet emitted (reading is paused, or they came in one chunk). */
   private readonly decoded: unknown[] = [];
-  /** Bytes received and not yet decoded, and how many the next message needs (with its 5-byte header). */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private needed = 5;
   private paused = false;
   private delivering = false;
   private readEnded = false;
@@ -420,38 +438,16 @@ class DirectDuplexCall extends DirectCall {
   }
 
   private read(chunk: Buffer): void {
-    if (this.done) return;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    // Chunks are joined only once the next message is whole: a large message costs one copy.
-    if (this.pendingBytes < this.needed) return;
-    let buffer = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
-    const max = this.limits.maxReceiveMessageBytes;
-    this.needed = 5;
-    while (buffer.length >= 5) {
-      const length = buffer.readUInt32BE(1);
-      if (max !== -1 && length > max) {
-        this.sendStatus({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${length} vs ${max})` });
-        return;
-      }
-      if (buffer.length < 5 + length) {
-        this.needed = 5 + length;
-        break;
-      }
-      if (buffer[0] !== 0) {
-        this.sendStatus({ code: Status.INVALID_ARGUMENT, details: uncompressedExpected });
-        return;
-      }
+    const messages = this.messagesIn(chunk);
+    if (messages === undefined) return;
+    for (const message of messages) {
       try {
-        this.decoded.push(this.method.deserialize(buffer.subarray(5, 5 + length)));
+        this.decoded.push(this.method.deserialize(message));
       } catch {
         this.sendStatus({ code: Status.INTERNAL, details: 'Error deserializing request' });
         return;
       }
-      buffer = buffer.subarray(5 + length);
     }
-    this.pending = buffer.length > 0 ? [buffer] : [];
-    this.pendingBytes = buffer.length;
     this.deliver();
   }
 
@@ -463,8 +459,8 @@ class DirectDuplexCall extends DirectCall {
     this.delivering = false;
     if (this.readEnded && this.decoded.length === 0 && !this.endEmitted && !this.done) {
       this.endEmitted = true;
-      if (this.pendingBytes > 0) {
-        this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: the stream ended ${this.pendingBytes} bytes into a message of ${this.needed} (its 5-byte header included)` });
+      if (this.reader.pendingBytes > 0) {
+        this.sendStatus({ code: Status.INVALID_ARGUMENT, details: `truncated gRPC message: the stream ended ${this.reader.pendingBytes} bytes into a message of ${this.reader.needed} (its 5-byte header included)` });
         return;
       }
       this.emit('end');

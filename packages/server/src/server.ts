@@ -161,8 +161,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
   const direct = { maxReceiveMessageBytes: maxMessageBytes, maxSendMessageBytes: maxMessageBytes, bidiPaths: directStreamPaths };
-  const directCalls = options.directCalls !== false && serveCallsDirectly(server, direct);
-  if (options.directCalls !== false && !directCalls) logger.warn({}, 'this grpc-js cannot have its calls answered directly; grpc-js answers them');
+  const wantsDirect = options.directCalls !== false;
+  const directCalls = wantsDirect && serveCallsDirectly(server, direct);
+  if (wantsDirect && !directCalls) logger.warn({}, 'this grpc-js cannot have its calls answered directly; grpc-js answers them');
   const dialHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const address = dialHost.includes(':') ? `[${dialHost}]:${port}` : `${dialHost}:${port}`;
   logger.info({ address: target.replace(/:\d+$/, `:${port}`), models: registry.list().length }, 'modelserve listening');
