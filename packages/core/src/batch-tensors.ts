@@ -9,10 +9,13 @@ import type { NamedTensor, NumericTensorData } from './tensor.js';
  * first; this key says which ones may.
  */
 export function batchKey(inputs: readonly NamedTensor[]): string {
-  return inputs
-    .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join('x')}`)
-    .sort()
-    .join('|');
+  return inputs.length === 1 ? inputKey(inputs[0]!) : inputs.map(inputKey).sort().join('|');
+}
+
+function inputKey(t: NamedTensor): string {
+  let key = `${t.name}:${t.datatype}:`;
+  for (let i = 1; i < t.shape.length; i++) key += i === 1 ? `${t.shape[i]}` : `x${t.shape[i]}`;
+  return key;
 }
 
 /** The batch size of a request: the first dimension of its inputs (1 for a scalar). */

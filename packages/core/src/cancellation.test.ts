@@ -26,4 +26,21 @@ describe('Cancellation', () => {
     c.addEventListener('abort', () => (called = true));
     expect(called).toBe(false);
   });
+
+  it('calls a lone listener, and the ones added after it in order, including after a removal', () => {
+    const c = new Cancellation();
+    const calls: string[] = [];
+    const a = () => calls.push('a');
+    const b = () => calls.push('b');
+    const d = () => calls.push('d');
+    c.addEventListener('abort', a);
+    c.removeEventListener('abort', a);
+    c.addEventListener('abort', b);
+    c.addEventListener('abort', a);
+    c.addEventListener('abort', a);
+    c.addEventListener('abort', d);
+    c.removeEventListener('abort', b);
+    c.cancel();
+    expect(calls).toEqual(['a', 'd']);
+  });
 });

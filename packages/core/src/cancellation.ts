@@ -14,6 +14,9 @@ export interface CancelSignal {
 
 /** A light `AbortController` and signal in one: `cancel()` once, listeners called once, in order. */
 export class Cancellation implements CancelSignal {
+  // A unary call's signal has one listener at a time (its queued request): kept in a field, a Set
+  // only beyond that (a stream's signal, shared by its queued requests).
+  private listener: (() => void) | undefined;
   private listeners: Set<() => void> | undefined;
   private done = false;
 
@@ -23,19 +26,27 @@ export class Cancellation implements CancelSignal {
 
   addEventListener(_type: 'abort', listener: () => void): void {
     if (this.done) return;
-    (this.listeners ??= new Set()).add(listener);
+    if (this.listener === undefined && this.listeners === undefined) this.listener = listener;
+    else {
+      this.listeners ??= new Set(this.listener === undefined ? [] : [this.listener]);
+      this.listener = undefined;
+      this.listeners.add(listener);
+    }
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    this.listeners?.delete(listener);
+    if (this.listener === listener) this.listener = undefined;
+    else this.listeners?.delete(listener);
   }
 
   /** Marks the signal aborted and calls each listener once; later calls do nothing. */
   cancel(): void {
     if (this.done) return;
     this.done = true;
-    const listeners = this.listeners;
+    const { listener, listeners } = this;
+    this.listener = undefined;
     this.listeners = undefined;
-    listeners?.forEach((listener) => listener());
+    listener?.();
+    listeners?.forEach((l) => l());
   }
 }
