@@ -176,6 +176,20 @@ describe('dynamic batcher', () => {
     expect(scheduler.inflight).toBe(0);
   });
 
+  it('answers DeadlineExceeded at the deadline for a request queued with a deadline too far off for a timer of its own', async () => {
+    const { scheduler, held, log } = batcher({ shedByDeadline: false });
+    const running = scheduler.enqueue(job(0));
+    const started = Date.now();
+    const late = scheduler.enqueue(job(1, { deadline: started + 1300 }));
+    await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(1290);
+    expect(waited).toBeLessThan(1800);
+    await releaseAll(held, [running]);
+    expect(log).toEqual(['run 1: 0']);
+    expect(scheduler.inflight).toBe(0);
+  });
+
   describe('shedding by deadline', () => {
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     /** A batcher (batching off: one request per run) whose first run took about 40 ms. */

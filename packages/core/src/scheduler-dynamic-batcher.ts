@@ -5,6 +5,13 @@ import type { InferenceJob, Scheduler } from './scheduler.js';
 import type { VersionStats } from './statistics.js';
 import type { NamedTensor } from './tensor.js';
 
+/**
+ * A queued request whose deadline is further off than this gets no timer of its own: a sweep
+ * every half of it arms one once the deadline nears. Requests usually leave the queue within
+ * milliseconds, and a timer per request (set, then cleared) costs the event loop more than that.
+ */
+const farDeadlineMs = 1000;
+
 /** Microseconds since `start` (a `performance.now()` reading). */
 const sinceUs = (start: number): number => (performance.now() - start) * 1000;
 
@@ -55,6 +62,8 @@ interface Entry {
   waiting: boolean;
   /** Armed only while the entry waits in the queue. */
   timer: NodeJS.Timeout | undefined;
+  /** Waiting with a deadline too far off for a timer of its own yet (see `farDeadlineMs`). */
+  far: boolean;
   onAbort: (() => void) | undefined;
 }
 
@@ -79,6 +88,10 @@ export class DynamicBatcher implements Scheduler {
   private draining = false;
   private drained: (() => void) | undefined;
   private delayTimer: NodeJS.Timeout | undefined;
+  /** Arms the timers of waiting entries whose deadlines near; runs while any `far` entry may wait. */
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Waiting entries marked `far`. */
+  private farEntries = 0;
   private readonly maxQueueSize: number;
   private readonly defaultLevel: number;
   private readonly instanceCount: number;
@@ -132,7 +145,7 @@ export class DynamicBatcher implements Scheduler {
     return new Promise<NamedTensor[]>((resolve, reject) => {
       // The merge key matters only when requests can merge.
       const key = this.options.batching && this.options.maxBatchSize > 0 ? batchKey(job.inputs) : '';
-      const entry: Entry = { job, key, size, level, enqueuedAt: performance.now(), resolve, reject, waiting: true, timer: undefined, onAbort: undefined };
+      const entry: Entry = { job, key, size, level, enqueuedAt: performance.now(), resolve, reject, waiting: true, timer: undefined, far: false, onAbort: undefined };
       this.levels[level - 1]!.push(entry);
       this.levelSamples[level - 1]! += size;
       this.queued++;
@@ -162,7 +175,14 @@ export class DynamicBatcher implements Scheduler {
   private watch(entry: Entry): void {
     const { deadline, signal } = entry.job;
     if (deadline !== undefined) {
-      entry.timer = setTimeout(() => this.expire(entry), Math.max(0, deadline - this.giveUpMs - Date.now()));
+      const delayMs = deadline - this.giveUpMs - Date.now();
+      if (delayMs > farDeadlineMs) {
+        entry.far = true;
+        this.farEntries++;
+        this.sweepTimer ??= setInterval(() => this.sweep(), farDeadlineMs / 2);
+      } else {
+        this.arm(entry, delayMs);
+      }
     }
     if (signal !== undefined) {
       entry.onAbort = () => this.drop(entry, 'Cancelled', 'request cancelled');
@@ -170,8 +190,36 @@ export class DynamicBatcher implements Scheduler {
     }
   }
 
+  private arm(entry: Entry, delayMs: number): void {
+    entry.timer = setTimeout(() => this.expire(entry), Math.max(0, delayMs));
+  }
+
+  /** Arms the timers of `far` entries whose deadlines are now near; stops once none waits. */
+  private sweep(): void {
+    if (this.farEntries === 0) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const queue of this.levels) {
+      for (const entry of queue) {
+        if (!entry.far) continue;
+        const delayMs = entry.job.deadline! - this.giveUpMs - now;
+        if (delayMs > farDeadlineMs) continue;
+        entry.far = false;
+        this.farEntries--;
+        this.arm(entry, delayMs);
+      }
+    }
+  }
+
   private unwatch(entry: Entry): void {
     if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.far) {
+      entry.far = false;
+      this.farEntries--;
+    }
     if (entry.onAbort !== undefined) entry.job.signal?.removeEventListener('abort', entry.onAbort);
     entry.timer = undefined;
     entry.onAbort = undefined;
