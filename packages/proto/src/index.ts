@@ -59,8 +59,23 @@ export type { EncodedTensorContents } from './typed-codec.js';
 /** Shape validation (int64 strings to numbers) and element counts. */
 export { elementCount, maxElements, parseShape } from './shape.js';
 /** PredictRequest and PredictResponse with raw tensors straight to and from bytes (the client's hot path). */
-export { parsePredictRequest, parsePredictResponse, serializePredictRequest, serializePredictResponse, WireFormatError } from './predict-wire.js';
-export type { ParsedPredictRequest, ParsedPredictResponse, ParsedRawTensor, PredictResponseLike, RawPredictRequest, RawTensor } from './predict-wire.js';
+export {
+  parsePredictRequest,
+  parsePredictResponse,
+  serializePredictRequest,
+  serializePredictResponse,
+  serializePredictStreamResponse,
+  WireFormatError,
+} from './predict-wire.js';
+export type {
+  ParsedPredictRequest,
+  ParsedPredictResponse,
+  ParsedRawTensor,
+  PredictResponseLike,
+  PredictStreamResponseLike,
+  RawPredictRequest,
+  RawTensor,
+} from './predict-wire.js';
 /** The error every decoding failure throws; servers map it to INVALID_ARGUMENT. */
 export { TensorCodecError } from './tensor-errors.js';
 /** Which part of a tensor a TensorCodecError is about. */

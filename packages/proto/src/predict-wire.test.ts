@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPackageDefinition } from './load.js';
-import { parsePredictRequest, parsePredictResponse, serializePredictRequest, serializePredictResponse, WireFormatError, type RawPredictRequest } from './predict-wire.js';
+import {
+  parsePredictRequest,
+  parsePredictResponse,
+  serializePredictRequest,
+  serializePredictResponse,
+  serializePredictStreamResponse,
+  WireFormatError,
+  type RawPredictRequest,
+} from './predict-wire.js';
 
 interface Method {
   requestSerialize(value: unknown): Buffer;
@@ -9,7 +17,9 @@ interface Method {
   responseSerialize(value: unknown): Buffer;
   responseDeserialize(bytes: Buffer): Record<string, unknown>;
 }
-const predict = (loadPackageDefinition()['modelserve.v1.Predictor'] as unknown as Record<string, Method>)['Predict']!;
+const predictor = loadPackageDefinition()['modelserve.v1.Predictor'] as unknown as Record<string, Method>;
+const predict = predictor['Predict']!;
+const predictStream = predictor['PredictStream']!;
 
 const text = fc.string({ unit: 'grapheme', maxLength: 12 });
 const dims = fc.array(fc.oneof(fc.integer({ min: 0, max: 4096 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: -5, max: -1 })), { maxLength: 7 });
@@ -169,5 +179,26 @@ describe('serializePredictResponse', () => {
 
   it('leaves typed contents to proto-loader', () => {
     expect(serializePredictResponse({ model_name: 'm', model_version: '1', id: '', outputs: [{ name: 'y', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1] } }] })).toBeUndefined();
+  });
+});
+
+describe('serializePredictStreamResponse', () => {
+  it('writes what proto-loader writes for an answer carrying a response (1,000 random answers, empty responses included)', () => {
+    const answer = fc.record({ id: text, response: fc.record({ model_name: text, model_version: text, id: text, outputs: fc.array(rawTensor, { maxLength: 3 }) }) });
+    fc.assert(
+      fc.property(answer, (a) => {
+        const message = { id: a.id, response: { ...a.response, outputs: a.response.outputs.map((t) => ({ ...t, contents: null })) } };
+        const ours = serializePredictStreamResponse(message)!;
+        expect(predictStream.responseDeserialize(ours)).toEqual(predictStream.responseDeserialize(predictStream.responseSerialize(message)));
+        expect(predictStream.responseDeserialize(ours)['result']).toBe('response');
+      }),
+      { numRuns: 1000, seed: 20261124 },
+    );
+  });
+
+  it('leaves errors and typed contents to proto-loader', () => {
+    expect(serializePredictStreamResponse({ id: 'a', error: { code: 3, message: 'bad' } })).toBeUndefined();
+    const typed = { model_name: 'm', model_version: '1', id: '', outputs: [{ name: 'y', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1] } }] };
+    expect(serializePredictStreamResponse({ id: 'a', response: typed })).toBeUndefined();
   });
 });

@@ -217,6 +217,35 @@ export function serializePredictResponse(response: PredictResponseLike): Buffer 
   return w.buffer;
 }
 
+/** A PredictStreamResponse as the server builds it. */
+export interface PredictStreamResponseLike {
+  id: string;
+  response?: PredictResponseLike | null;
+  error?: unknown;
+}
+
+/**
+ * The wire bytes of a stream answer carrying a response, or undefined for one carrying an error
+ * or typed contents (serialize those with proto-loader).
+ */
+export function serializePredictStreamResponse(message: PredictStreamResponseLike): Buffer | undefined {
+  const { response } = message;
+  if (response === undefined || response === null || (message.error !== undefined && message.error !== null)) return undefined;
+  for (const t of response.outputs) if ((t.contents !== null && t.contents !== undefined) || t.raw_contents === undefined) return undefined;
+  const outputs = response.outputs as readonly RawTensor[];
+  const head = new HeadSizes(response, outputs);
+  const idBytes = Buffer.byteLength(message.id);
+  // The response field is written even when empty: it is a oneof member, so its presence says which.
+  const size = (idBytes > 0 ? lengthDelimitedSize(idBytes) : 0) + lengthDelimitedSize(head.size);
+  const w = new Writer(Buffer.allocUnsafe(size));
+  w.string(1, message.id, idBytes);
+  w.buffer[w.offset++] = key(2, LEN);
+  w.varint(head.size);
+  head.write(w, response, outputs);
+  if (w.offset !== size) throw new Error(`serializePredictStreamResponse: wrote ${w.offset} bytes, sized ${size}`);
+  return w.buffer;
+}
+
 /** Thrown for bytes that are not a valid message. */
 export class WireFormatError extends Error {}
 

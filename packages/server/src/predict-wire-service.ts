@@ -1,11 +1,17 @@
 /**
  * The Predictor service with its hot messages in `@modelserve/proto`'s predict-wire: Predict and
- * PredictStream requests, and Predict responses, with raw tensors are read and written straight
+ * PredictStream requests, and Predict and PredictStream responses, with raw tensors are read and written straight
  * from and to bytes instead of through protobufjs's object conversion (several µs of the event
  * loop per call). Messages with typed contents still go through proto-loader.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { parsePredictRequest, serializePredictResponse, type PredictResponseLike } from '@modelserve/proto';
+import {
+  parsePredictRequest,
+  serializePredictResponse,
+  serializePredictStreamResponse,
+  type PredictResponseLike,
+  type PredictStreamResponseLike,
+} from '@modelserve/proto';
 
 type AnyMethod = MethodDefinition<unknown, unknown>;
 
@@ -21,6 +27,10 @@ export function predictWireService<S extends ServiceDefinition>(service: S): S {
       requestDeserialize: parse(predict),
       responseSerialize: (response: unknown) => serializePredictResponse(response as PredictResponseLike) ?? predict.responseSerialize(response),
     },
-    PredictStream: { ...stream, requestDeserialize: parse(stream) },
+    PredictStream: {
+      ...stream,
+      requestDeserialize: parse(stream),
+      responseSerialize: (message: unknown) => serializePredictStreamResponse(message as PredictStreamResponseLike) ?? stream.responseSerialize(message),
+    },
   };
 }
