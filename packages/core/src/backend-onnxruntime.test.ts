@@ -61,19 +61,16 @@ describe('onnxruntime backend', () => {
     const instance = await start('cnn', cnn({ seed: 1 }).bytes);
     const batch = 512;
     const input = { name: 'input', datatype: 'FP32' as const, shape: [batch, 1, 28, 28], data: new Float32Array(batch * 784) };
-    let longestGap = 0;
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      longestGap = Math.max(longestGap, now - last);
-      last = now;
-    }, 1);
+    // A run on this thread would hold the timer for the whole run: it could fire once, after it.
+    // In a worker the timer keeps firing (fewer times on a loaded machine, but many).
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
     const started = performance.now();
     await instance.run([input], []);
     const runMs = performance.now() - started;
     clearInterval(timer);
-    // A run on this thread would stall the timer for the whole run.
-    expect(longestGap).toBeLessThan(runMs / 2);
+    expect(runMs).toBeGreaterThan(20);
+    expect(ticks).toBeGreaterThanOrEqual(5);
   });
 
   it('refuses a model onnxruntime cannot load, with its reason', async () => {
