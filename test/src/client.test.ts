@@ -419,9 +419,9 @@ describe('the README examples', () => {
       expect(stdout.startsWith(`${policy}: `)).toBe(true);
       expect(calls).toHaveLength(3);
       expect(calls.reduce((x, y) => x + y, 0)).toBe(300);
-      // The first calls may go out before every replica has answered its health watch: near, not exact.
-      if (policy === 'round_robin') for (const n of calls) expect(Math.abs(n - 100)).toBeLessThanOrEqual(10);
-      if (policy === 'weighted_round_robin') calls.forEach((n, i) => expect(Math.abs(n - [180, 60, 60][i]!)).toBeLessThanOrEqual(15));
+      // The example starts once every replica's health watch says SERVING, so the spread is exact.
+      if (policy === 'round_robin') expect(calls).toEqual([100, 100, 100]);
+      if (policy === 'weighted_round_robin') expect(calls).toEqual([180, 60, 60]);
     });
   }
 });

@@ -14,6 +14,11 @@ const endpoints = addresses.map((address, i) => ({ address, weight: policy === '
 
 const client = createClient({ endpoints, policy });
 try {
+  // Calls go only to replicas whose health watch says SERVING; wait (up to 5 s) until every one has
+  // answered, so that the spread below is the policy's own and not the order replicas came up in.
+  for (const until = Date.now() + 5000; Date.now() < until && client.stats().endpoints.some((e) => e.health !== 'SERVING'); ) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   let next = 0;
   // 8 calls in flight at a time.
   await Promise.all(
