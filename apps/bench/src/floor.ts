@@ -5,7 +5,8 @@
  * worker round trip per run, no gRPC library, validation or bookkeeping) with requests gathered
  * into runs (one worker per core but one, as modelserve's default for a batched model) and with one
  * request per run (one worker per core), alternately, under h2load at the same load, and prints
- * their throughput and ratio per round. Compare with `pnpm bench`'s batching on against off.
+ * their throughput, ratio and event-loop delay p99 per round. Compare with `pnpm bench`'s batching
+ * on against off.
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { forkChild, stopChild, waitForMessage } from './children.js';
 import { findH2load, grpcFrame, h2loadArgs, parseH2loadSummary } from './h2load.js';
 import { benchModels, encodedPayloads } from './payloads.js';
 import { generateModels, temporaryDirectory } from './repository.js';
+import type { FloorLoopMessage } from './server-floor.js';
 import type { ListeningMessage } from './server-listen.js';
 import type { ModelKey } from './types.js';
 
@@ -54,8 +56,8 @@ const modes = [
   { mode: 'unbatched', workers: cores },
 ] as const;
 
-/** Requests/s of one mode over one window. */
-async function measure(mode: string, workers: number): Promise<number> {
+/** Requests/s of one mode over one window, and the floor's event-loop delay p99 in it. */
+async function measure(mode: string, workers: number): Promise<{ rps: number; loopP99Ms: number }> {
   const child = forkChild('./server-floor.js', [modelFile, mode, String(workers), ...model.sampleDims.map(String)]);
   try {
     const port = await waitForMessage(child, (m) => ((m as ListeningMessage).type === 'listening' ? (m as ListeningMessage).port : undefined));
@@ -68,10 +70,16 @@ async function measure(mode: string, workers: number): Promise<number> {
       durationMs: opts.duration * 1000,
       deadlineMs: 30_000,
     });
+    // The loop's window starts after h2load's warm-up.
+    const reset = setTimeout(() => child.send('reset'), 1000);
     const { stdout } = await run(h2load!, args, { maxBuffer: 16 * 1024 * 1024 });
+    clearTimeout(reset);
+    const loop = waitForMessage(child, (m) => ((m as FloorLoopMessage).type === 'loop' ? (m as FloorLoopMessage).p99Ms : undefined));
+    child.send('read');
+    const loopP99Ms = await loop;
     const summary = parseH2loadSummary(stdout);
     if (summary === undefined || summary.failed + summary.errored + summary.timeout > 0) throw new Error(`h2load did not finish cleanly:\n${stdout}`);
-    return summary.requestsPerSecond;
+    return { rps: summary.requestsPerSecond, loopP99Ms };
   } finally {
     await stopChild(child);
   }
@@ -82,7 +90,8 @@ console.log(`floor server, ${model.name}, ${opts.inFlight} in flight (h2load), $
 for (let round = 1; round <= opts.rounds; round++) {
   const [batched, unbatched] = [await measure(modes[0].mode, modes[0].workers), await measure(modes[1].mode, modes[1].workers)];
   console.log(
-    `round ${round}: gathered into runs (${modes[0].workers} worker) ${fmt(batched)} req/s, one request per run (${modes[1].workers} workers) ${fmt(unbatched)} req/s: ×${(batched / unbatched).toFixed(2)}`,
+    `round ${round}: gathered into runs (${modes[0].workers} worker) ${fmt(batched.rps)} req/s (loop p99 ${batched.loopP99Ms.toFixed(2)} ms), ` +
+      `one request per run (${modes[1].workers} workers) ${fmt(unbatched.rps)} req/s (loop p99 ${unbatched.loopP99Ms.toFixed(2)} ms): ×${(batched.rps / unbatched.rps).toFixed(2)}`,
   );
 }
 dir.remove();

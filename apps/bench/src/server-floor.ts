@@ -10,6 +10,7 @@
  * Arguments: the model file, `batched` or `unbatched`, the worker count, the input's sample dims.
  */
 import http2 from 'node:http2';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { parsePredictRequest, serializePredictResponse } from '@modelserve/proto';
 import { exitWithParent } from './children.js';
@@ -98,6 +99,21 @@ server.on('stream', (stream) => {
   });
   stream.on('error', () => undefined);
 });
+// The event loop's delay, as modelserve reports it (resolution 10 ms, the interval taken off):
+// the parent sends 'reset' when its window starts and 'read' when it ends.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+process.on('message', (message) => {
+  if (message === 'reset') loopDelay.reset();
+  if (message === 'read') process.send?.({ type: 'loop', p99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - 10) } satisfies FloorLoopMessage);
+});
+
+/** The floor's event-loop delay p99 over the parent's window. */
+export interface FloorLoopMessage {
+  type: 'loop';
+  p99Ms: number;
+}
+
 exitWithParent();
 server.listen(0, '127.0.0.1', () => {
   process.send?.({ type: 'listening', port: (server.address() as { port: number }).port } satisfies ListeningMessage);
