@@ -2,7 +2,8 @@
 /** `modelserve-bench` (`pnpm bench`): measures modelserve against its limits and prints the report. */
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { choices, integer, integers, positive, seconds } from './args.js';
 import { chooseDriver } from './driver.js';
 import { formatBytes } from './format.js';
 import { defaultOptions, OVERLOAD_RSS_GROWTH_MIB, quickPreset, type BenchOptions } from './options.js';
@@ -17,30 +18,6 @@ import { sdkTargets } from './sdk-compare.js';
 import { countSdkSteps, runSdk } from './sdk.js';
 import { evaluateTargets, rssTarget, targetLines } from './targets.js';
 import type { BenchResults, ConfigKey, Method, ModelKey } from './types.js';
-
-const integer = (min: number) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
-  return n;
-};
-const seconds = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds ≥ 0, got ${JSON.stringify(value)}`);
-  return Math.round(n * 1000);
-};
-const positive = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got ${JSON.stringify(value)}`);
-  return n;
-};
-const integers = (min: number) => (value: string): number[] => value.split(',').filter((s) => s.trim() !== '').map((s) => integer(min)(s.trim()));
-function choices<T extends string>(allowed: readonly T[]) {
-  return (value: string): T[] => {
-    const list = value.split(',').map((s) => s.trim());
-    for (const item of list) if (!allowed.includes(item as T)) throw new InvalidArgumentError(`expected a list of ${allowed.join(', ')}, got ${JSON.stringify(item)}`);
-    return list as T[];
-  };
-}
 
 const program = new Command('modelserve-bench')
   .description('Benchmark modelserve side by side with the compute limit, the grpc-js transport limit and a naive server')

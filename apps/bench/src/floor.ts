@@ -13,37 +13,31 @@ import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, Option } from 'commander';
+import { integer } from './args.js';
 import { forkChild, stopChild, waitForMessage } from './children.js';
 import { findH2load, grpcFrame, h2loadArgs, parseH2loadSummary } from './h2load.js';
 import { benchModels, encodedPayloads } from './payloads.js';
 import { generateModels, temporaryDirectory } from './repository.js';
 import type { FloorLoopMessage } from './server-floor.js';
-import type { ListeningMessage } from './server-listen.js';
+import { listeningPort } from './servers-baseline.js';
 import type { ModelKey } from './types.js';
 
 const run = promisify(execFile);
 
-const positiveInteger = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-};
-
 const program = new Command()
   .name('modelserve-bench-floor')
   .description("What batching gains over one run per request on a server that does nothing else (node:http2 and a worker thread), under h2load")
-  .option('--model <key>', 'mlp or cnn (default cnn)', 'cnn')
-  .option('--in-flight <n>', 'requests in flight (default 32)', positiveInteger, 32)
-  .option('--rounds <n>', 'rounds, each measuring both modes (default 3)', positiveInteger, 3)
-  .option('--duration <s>', 'seconds measured per mode and round, after 1 s of warm-up (default 5)', positiveInteger, 5)
+  .addOption(new Option('--model <key>', 'mlp or cnn (default cnn)').choices(['mlp', 'cnn']).default('cnn'))
+  .option('--in-flight <n>', 'requests in flight (default 32)', integer(1), 32)
+  .option('--rounds <n>', 'rounds, each measuring both modes (default 3)', integer(1), 3)
+  .option('--duration <s>', 'seconds measured per mode and round, after 1 s of warm-up (default 5)', integer(1), 5)
   .parse();
-const opts = program.opts<{ model: string; inFlight: number; rounds: number; duration: number }>();
-if (opts.model !== 'mlp' && opts.model !== 'cnn') program.error(`error: --model must be mlp or cnn, got '${opts.model}'`);
+const opts = program.opts<{ model: ModelKey; inFlight: number; rounds: number; duration: number }>();
 const h2load = findH2load();
 if (h2load === undefined) program.error('error: h2load is needed (Debian/Ubuntu: apt-get install nghttp2-client)');
 
-const model = benchModels[opts.model as ModelKey];
+const model = benchModels[opts.model];
 const dir = await temporaryDirectory('modelserve-floor-');
 const modelFile = join(dir.path, 'model.onnx');
 await writeFile(modelFile, generateModels([model]).get(model.name)!);
@@ -60,7 +54,7 @@ const modes = [
 async function measure(mode: string, workers: number): Promise<{ rps: number; loopP99Ms: number }> {
   const child = forkChild('./server-floor.js', [modelFile, mode, String(workers), ...model.sampleDims.map(String)]);
   try {
-    const port = await waitForMessage(child, (m) => ((m as ListeningMessage).type === 'listening' ? (m as ListeningMessage).port : undefined));
+    const port = await listeningPort(child);
     const args = h2loadArgs({
       url: `http://127.0.0.1:${port}/modelserve.v1.Predictor/Predict`,
       dataFile,

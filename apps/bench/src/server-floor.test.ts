@@ -12,7 +12,7 @@ import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchModels, predictRequest } from './payloads.js';
 import { generateModels, temporaryDirectory } from './repository.js';
-import type { ListeningMessage } from './server-listen.js';
+import { listeningPort } from './servers-baseline.js';
 
 const model = benchModels.cnn;
 let dir: { path: string; remove: () => void };
@@ -31,11 +31,7 @@ afterAll(() => dir.remove());
 async function startFloor(mode: string, workers: number): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL('../dist/server-floor.js', import.meta.url));
   const child = fork(script, [modelFile, mode, String(workers), ...model.sampleDims.map(String)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as ListeningMessage).port));
-    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
-  });
-  return { child, port };
+  return { child, port: await listeningPort(child) };
 }
 
 describe.each([

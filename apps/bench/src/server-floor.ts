@@ -10,9 +10,9 @@
  * Arguments: the model file, `batched` or `unbatched`, the worker count, the input's sample dims.
  */
 import http2 from 'node:http2';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { parsePredictRequest, serializePredictResponse } from '@modelserve/proto';
+import { ServerStatsRecorder } from '@modelserve/server';
 import { exitWithParent } from './children.js';
 import type { FloorRun } from './floor-worker.js';
 import { grpcFrame } from './h2load.js';
@@ -99,13 +99,12 @@ server.on('stream', (stream) => {
   });
   stream.on('error', () => undefined);
 });
-// The event loop's delay, as modelserve reports it (resolution 10 ms, the interval taken off):
-// the parent sends 'reset' when its window starts and 'read' when it ends.
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+// The event loop's delay, read as modelserve reads its own: the parent sends 'reset' when its window
+// starts and 'read' when it ends.
+const stats = new ServerStatsRecorder();
 process.on('message', (message) => {
-  if (message === 'reset') loopDelay.reset();
-  if (message === 'read') process.send?.({ type: 'loop', p99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - 10) } satisfies FloorLoopMessage);
+  if (message === 'reset') stats.read(true);
+  if (message === 'read') process.send?.({ type: 'loop', p99Ms: Number(stats.read(false).event_loop_delay_p99_ms) } satisfies FloorLoopMessage);
 });
 
 /** The floor's event-loop delay p99 over the parent's window. */

@@ -31,9 +31,14 @@ export function watchExit(child: ChildProcess, describe: (code: number | null, s
   };
 }
 
+/** The port a forked server (server-listen.ts, server-floor.ts) says it listens on. */
+export function listeningPort(child: ChildProcess): Promise<number> {
+  return waitForMessage(child, (m) => ((m as ListeningMessage).type === 'listening' ? (m as ListeningMessage).port : undefined));
+}
+
 async function started(child: ChildProcess, what: string): Promise<RunningServer> {
   try {
-    const port = await waitForMessage(child, (m) => ((m as ListeningMessage).type === 'listening' ? (m as ListeningMessage).port : undefined));
+    const port = await listeningPort(child);
     const watch = watchExit(child, (code, signal) => `${what} exited (${signal ?? `code ${code}`}) during the run${stderrTail(child) === '' ? '' : `: ${stderrTail(child)}`}`);
     return { address: `127.0.0.1:${port}`, pid: child.pid, ...watch };
   } catch (error) {

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { Cancellation } from './cancellation.js';
 
+/** Listeners that record their name in `calls` when called. */
+function recorder<N extends string>(...names: N[]): { calls: string[]; listeners: Record<N, () => void> } {
+  const calls: string[] = [];
+  const listeners = Object.fromEntries(names.map((name) => [name, () => void calls.push(name)])) as Record<N, () => void>;
+  return { calls, listeners };
+}
+
 describe('Cancellation', () => {
   it('calls each listener once, in order, and only listeners still attached', () => {
     const c = new Cancellation();
-    const calls: string[] = [];
-    const a = () => calls.push('a');
-    const b = () => calls.push('b');
-    const gone = () => calls.push('gone');
+    const {
+      calls,
+      listeners: { a, b, gone },
+    } = recorder('a', 'b', 'gone');
     c.addEventListener('abort', a);
     c.addEventListener('abort', gone);
     c.addEventListener('abort', b);
@@ -29,10 +36,10 @@ describe('Cancellation', () => {
 
   it('calls a lone listener, and the ones added after it in order, including after a removal', () => {
     const c = new Cancellation();
-    const calls: string[] = [];
-    const a = () => calls.push('a');
-    const b = () => calls.push('b');
-    const d = () => calls.push('d');
+    const {
+      calls,
+      listeners: { a, b, d },
+    } = recorder('a', 'b', 'd');
     c.addEventListener('abort', a);
     c.removeEventListener('abort', a);
     c.addEventListener('abort', b);

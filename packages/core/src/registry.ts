@@ -228,31 +228,36 @@ export class ModelRegistry {
    */
   infer(request: InferenceRequest): Promise<InferenceResponse> {
     // Not async: one promise per request fewer on the hot path; a synchronous failure still rejects.
-    let slot: ModelVersion;
-    let answer: Promise<NamedTensor[]>;
+    let queued: { version: number; answer: Promise<NamedTensor[]> };
     try {
-      const record = this.record(request.model);
-      slot = this.pick(record, request.version, request.routingKey);
-      const { scheduler, signature } = slot.ready();
-      const outputs = request.outputs ?? [];
-      validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs, this.maxBytesElement);
-      const timeoutUs = request.timeoutUs || record.config.dynamic_batching?.default_queue_timeout_us || 0;
-      const deadline = Math.min(request.deadline ?? Infinity, timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : Infinity);
-      const job = {
-        inputs: request.inputs,
-        outputs,
-        deadline: Number.isFinite(deadline) ? deadline : undefined,
-        signal: request.signal,
-        priority: request.priority,
-      };
-      answer = scheduler.enqueue(job);
-      const shadowVersion = request.version === undefined || request.version === '' ? record.router.shadowFor(slot.version, (v) => record.versions.get(v)?.state === 'READY') : undefined;
-      if (shadowVersion !== undefined) this.shadow(record, record.versions.get(shadowVersion)!, slot.version, job, answer);
+      queued = this.enqueue(request);
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const version = slot.version;
+    const { version, answer } = queued;
     return answer.then((outputs) => ({ model: request.model, version, id: request.id ?? '', outputs }));
+  }
+
+  /** Validates `request`, queues it on the version that answers it (and a copy on a shadow); throws for a request it refuses. */
+  private enqueue(request: InferenceRequest): { version: number; answer: Promise<NamedTensor[]> } {
+    const record = this.record(request.model);
+    const slot = this.pick(record, request.version, request.routingKey);
+    const { scheduler, signature } = slot.ready();
+    const outputs = request.outputs ?? [];
+    validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs, this.maxBytesElement);
+    const timeoutUs = request.timeoutUs || record.config.dynamic_batching?.default_queue_timeout_us || 0;
+    const deadline = Math.min(request.deadline ?? Infinity, timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : Infinity);
+    const job = {
+      inputs: request.inputs,
+      outputs,
+      deadline: Number.isFinite(deadline) ? deadline : undefined,
+      signal: request.signal,
+      priority: request.priority,
+    };
+    const answer = scheduler.enqueue(job);
+    const shadowVersion = request.version === undefined || request.version === '' ? record.router.shadowFor(slot.version, (v) => record.versions.get(v)?.state === 'READY') : undefined;
+    if (shadowVersion !== undefined) this.shadow(record, record.versions.get(shadowVersion)!, slot.version, job, answer);
+    return { version: slot.version, answer };
   }
 
   /** Runs a copy of a request on the shadow version and records how its outputs compare; never fails the request. */

@@ -206,10 +206,16 @@ export interface PredictResponseLike extends MessageHead {
   outputs: ReadonlyArray<{ name: string; datatype: string; shape: readonly number[]; contents?: unknown; raw_contents?: Uint8Array }>;
 }
 
+/** A response's outputs when every one has raw contents (what predict-wire writes), else undefined. */
+function rawOutputs(response: PredictResponseLike): readonly RawTensor[] | undefined {
+  for (const t of response.outputs) if ((t.contents !== null && t.contents !== undefined) || t.raw_contents === undefined) return undefined;
+  return response.outputs as readonly RawTensor[];
+}
+
 /** The wire bytes of `response`, or undefined when an output has typed contents (serialize it with proto-loader). */
 export function serializePredictResponse(response: PredictResponseLike): Buffer | undefined {
-  for (const t of response.outputs) if ((t.contents !== null && t.contents !== undefined) || t.raw_contents === undefined) return undefined;
-  const outputs = response.outputs as readonly RawTensor[];
+  const outputs = rawOutputs(response);
+  if (outputs === undefined) return undefined;
   const head = new HeadSizes(response, outputs);
   const w = new Writer(Buffer.allocUnsafe(head.size));
   head.write(w, response, outputs);
@@ -231,8 +237,8 @@ export interface PredictStreamResponseLike {
 export function serializePredictStreamResponse(message: PredictStreamResponseLike): Buffer | undefined {
   const { response } = message;
   if (response === undefined || response === null || (message.error !== undefined && message.error !== null)) return undefined;
-  for (const t of response.outputs) if ((t.contents !== null && t.contents !== undefined) || t.raw_contents === undefined) return undefined;
-  const outputs = response.outputs as readonly RawTensor[];
+  const outputs = rawOutputs(response);
+  if (outputs === undefined) return undefined;
   const head = new HeadSizes(response, outputs);
   const idBytes = Buffer.byteLength(message.id);
   // The response field is written even when empty: it is a oneof member, so its presence says which.
