@@ -14,7 +14,7 @@ import { summarize } from './histogram.js';
 import { LoadRecord, runClosedLoop } from './load-loops.js';
 import { statusName, type Sender } from './load-senders.js';
 import { benchModels, inputValues, predictRequest } from './payloads.js';
-import type { FromSdkWorker, SdkClientKind, SdkJob, SdkPolicy, SdkRun, ToSdkWorker } from './types.js';
+import type { FromSdkWorker, SdkClientKind, SdkJob, SdkPolicy, SdkRun, ToSdkWorker } from './types-sdk.js';
 
 const model = benchModels.mlp;
 const SEED = 1000;
