@@ -19,6 +19,15 @@ module.exports = {
       to: { path: [...ws('core|server|client|model-zoo'), '^apps/'] },
     },
     {
+      name: 'proto-uses-grpc-js-types-only',
+      severity: 'error',
+      comment:
+        "Contracts need no transport at runtime: grpc-js objects come from the caller's grpc-js (loadGrpcObject takes its " +
+        'loadPackageDefinition); generated types may name grpc-js types, and tests may load grpc-js to check the result.',
+      from: { path: pkg('proto'), pathNot: '\\.test\\.ts$' },
+      to: { path: '(^|/)@grpc/grpc-js(/|$)', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'core-is-transport-free',
       severity: 'error',
       comment: 'Core knows nothing of gRPC or protobuf; the server converts at the edge.',

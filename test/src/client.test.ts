@@ -155,10 +155,10 @@ describe('balancing', () => {
 
 describe('health', () => {
   it('takes a server without the health service as serving', async () => {
-    const { Server, ServerCredentials } = await import('@grpc/grpc-js');
+    const { loadPackageDefinition, Server, ServerCredentials } = await import('@grpc/grpc-js');
     const { loadGrpcObject } = await import('@modelserve/proto');
     const bare = new Server();
-    bare.addService(loadGrpcObject().modelserve.v1.Predictor.service, {
+    bare.addService(loadGrpcObject(loadPackageDefinition).modelserve.v1.Predictor.service, {
       Predict: (call: { request: { model_name: string } }, callback: (e: null, r: object) => void) => callback(null, { model_name: call.request.model_name, model_version: '1', outputs: [] }),
       PredictStream: () => undefined,
     } as never);

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, status } from '@grpc/grpc-js';
 import { bundledRepository } from '@modelserve/cli';
 import { createClient, type ModelServeClient } from '@modelserve/client';
 import { loadGrpcObject, type ModelAdminClient, type oip } from '@modelserve/proto';
@@ -90,8 +90,8 @@ describe('bearer tokens', () => {
   const clients: ModelServeClient[] = [];
   beforeAll(async () => {
     server = await serve({ auth: { adminToken: 'admin-secret', inferenceToken: 'infer-secret' } });
-    admin = new (loadGrpcObject().modelserve.v1.ModelAdmin)(server.address, credentials.createInsecure());
-    oipClient = new (loadGrpcObject().inference.GRPCInferenceService)(server.address, credentials.createInsecure());
+    admin = new (loadGrpcObject(loadPackageDefinition).modelserve.v1.ModelAdmin)(server.address, credentials.createInsecure());
+    oipClient = new (loadGrpcObject(loadPackageDefinition).inference.GRPCInferenceService)(server.address, credentials.createInsecure());
   }, 60_000);
   afterAll(async () => {
     admin.close();

@@ -7,6 +7,7 @@ import { collect, eventually } from './support/stream.js';
 import { fp32, wire } from './support/tensors.js';
 import { mkdtemp } from 'node:fs/promises';
 import http2 from 'node:http2';
+import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadGrpcObject } from '@modelserve/proto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -88,7 +89,7 @@ describe('PredictStream flow control', () => {
     const session = http2.connect(`http://${server.server.address}`);
     const stream = session.request({ ':method': 'POST', ':path': '/modelserve.v1.Predictor/PredictStream', 'content-type': 'application/grpc', te: 'trailers' });
     stream.pause();
-    const serialize = loadGrpcObject().modelserve.v1.Predictor.service.PredictStream.requestSerialize;
+    const serialize = loadGrpcObject(loadPackageDefinition).modelserve.v1.Predictor.service.PredictStream.requestSerialize;
     for (let i = 0; i < 200; i++) stream.write(frame(serialize(x(String(i), 'big'))));
     stream.end();
     await new Promise((r) => setTimeout(r, 300));

@@ -60,7 +60,7 @@ export class AdminClient {
 
   constructor(readonly address: string) {
     const credentials = grpc.credentials.createInsecure();
-    this.admin = new (loadGrpcObject().modelserve.v1.ModelAdmin)(address, credentials);
+    this.admin = new (loadGrpcObject(grpc.loadPackageDefinition).modelserve.v1.ModelAdmin)(address, credentials);
     this.health = new (healthClientConstructor())(address, credentials);
   }
 

@@ -1,6 +1,5 @@
 /** Latency histograms: recorded in microseconds in each process, merged in the parent. */
 import * as hdr from 'hdr-histogram-js';
-import type { LatencySummary } from './types.js';
 
 /** An empty HDR histogram of microseconds (3 significant digits, resizing as needed). */
 export function newHistogram(): hdr.Histogram {
@@ -21,6 +20,17 @@ export function mergeHistograms(encoded: readonly string[]): hdr.Histogram {
     part.destroy();
   }
   return merged;
+}
+
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
 }
 
 const ms = (us: number): number => us / 1000;

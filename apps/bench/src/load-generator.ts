@@ -5,8 +5,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { forkChild, stopChild, waitForMessage } from './children.js';
-import { mergeCounts, summarizeByName, summarizeEncoded } from './histogram.js';
-import type { FromLoadWorker, LatencySummary, LoadJob, Method, WorkerResult } from './types.js';
+import { mergeCounts, summarizeByName, summarizeEncoded, type LatencySummary } from './histogram.js';
+import type { FromLoadWorker, LoadJob, Method, WorkerResult } from './types.js';
 
 /** One measurement as the parent asks for it. */
 export interface LoadSpec {

@@ -75,7 +75,7 @@ export interface BenchOptions {
  * The RSS growth over idle that `--overload` accepts by default, MiB. With the default limits what
  * the server holds for calls is bounded: at most 256 streams per connection (16 connections here)
  * and 1,024 queued requests per model, of 3 KiB each: under 16 MiB; the rest is V8's and grpc-js's
- * working memory, measured at 50–100 MiB.
+ * working memory, which the README's overload runs (Operating it, Benchmarks) measure well below this.
  */
 export const OVERLOAD_RSS_GROWTH_MIB = 256;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { overloadInFlightCap, overloadLines, overloadVerdicts, procStatusBytes } from './overload.js';
-import type { LatencySummary, OverloadResult } from './types.js';
+import type { LatencySummary } from './histogram.js';
+import type { OverloadResult } from './types-stress.js';
 
 const MiB = 1024 * 1024;
 const latency = (p99: number, max = p99): LatencySummary => ({ count: 1, mean: p99 / 2, p50: p99 / 2, p90: p99, p99, p999: max, max });

@@ -23,7 +23,7 @@ import type { Progress } from './progress.js';
 import { temporaryDirectory } from './repository.js';
 import { startServing } from './rss.js';
 import { verdict, type TargetResult } from './targets.js';
-import type { OverloadResult } from './types.js';
+import type { OverloadResult } from './types-stress.js';
 
 const HEALTH_INTERVAL_MS = 100;
 const HEALTH_DEADLINE_MS = 1000;

@@ -12,7 +12,7 @@ import type { Progress } from './progress.js';
 import { generateModels, temporaryDirectory, writeRepository } from './repository.js';
 import type { RunningServer } from './servers-baseline.js';
 import { startModelserve, unreadyModels } from './servers-modelserve.js';
-import type { RssResult } from './types.js';
+import type { RssResult } from './types-stress.js';
 
 /** Checkpoints of the RSS run: every `checkpoint` requests up to `total`. */
 export function rssCheckpoints(total: number, checkpoint: number): number[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatSdkRatio, median, pairOrder, sdkRows, sdkTable, sdkTargets, summarizePolicy, summarizeSdk } from './sdk-compare.js';
-import type { SdkPair, SdkResult, SdkRun } from './types.js';
+import type { SdkPair, SdkResult, SdkRun } from './types-sdk.js';
 
 function run(requestsPerSecond: number, errors: Record<string, number> = {}, cpuPerCallUs = 100): SdkRun {
   const latency = { count: 1, mean: 1, p50: 1, p90: 1, p99: 1, p999: 1, max: 1 };

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { alignColumns, formatRate } from './format.js';
 import { ratio } from './ratios.js';
 import type { TargetResult } from './targets.js';
-import type { SdkPair, SdkPolicy, SdkPolicySummary, SdkResult, SdkRun } from './types.js';
+import type { SdkPair, SdkPolicy, SdkPolicySummary, SdkResult, SdkRun } from './types-sdk.js';
 
 /** The SDK's built-in policies, in the order they are measured. */
 export const sdkPolicies: readonly SdkPolicy[] = ['round_robin', 'weighted_round_robin', 'least_request', 'peak_ewma', 'random'];

@@ -14,7 +14,7 @@ import { summarize } from './histogram.js';
 import { LoadRecord, runClosedLoop } from './load-loops.js';
 import { statusName, type Sender } from './load-senders.js';
 import { benchModels, inputValues, predictRequest } from './payloads.js';
-import type { FromSdkWorker, SdkClientKind, SdkJob, SdkPolicy, SdkRun, ToSdkWorker } from './types.js';
+import type { FromSdkWorker, SdkClientKind, SdkJob, SdkPolicy, SdkRun, ToSdkWorker } from './types-sdk.js';
 
 const model = benchModels.mlp;
 const SEED = 1000;
@@ -40,7 +40,7 @@ const deadlineOf = (job: SdkJob): number => Date.now() + (job.deadlineMs > 0 ? j
 
 /** The baseline: one grpc-js client, grpc-js's round_robin over a static ipv4 target of every address. */
 function grpcClient(job: SdkJob): ClientUnderTest {
-  const Predictor = loadGrpcObject().modelserve.v1.Predictor;
+  const Predictor = loadGrpcObject(grpc.loadPackageDefinition).modelserve.v1.Predictor;
   const client = new Predictor(`ipv4:${job.addresses.join(',')}`, grpc.credentials.createInsecure(), {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.max_receive_message_length': 64 * 1024 * 1024,

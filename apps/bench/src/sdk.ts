@@ -14,7 +14,7 @@ import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import { pairOrder, sdkPolicies, summarizeSdk } from './sdk-compare.js';
 import { startEchoServer, type RunningServer } from './servers-baseline.js';
-import type { FromSdkWorker, SdkClientKind, SdkResult, SdkRun } from './types.js';
+import type { FromSdkWorker, SdkClientKind, SdkResult, SdkRun } from './types-sdk.js';
 
 /** Echo servers the clients balance over. */
 export const SDK_SERVERS = 3;

@@ -40,7 +40,7 @@ describe.each([
 ])('floor server, %s', (mode, workers) => {
   it('answers 24 concurrent requests with the outputs onnxruntime gives each of them, and refuses one it cannot read', async () => {
     const { child, port } = await startFloor(mode, workers);
-    const Predictor = loadGrpcObject().modelserve.v1.Predictor;
+    const Predictor = loadGrpcObject(grpc.loadPackageDefinition).modelserve.v1.Predictor;
     const client = new Predictor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     const call = (request: object): Promise<PredictResponse__Output> =>
       new Promise((resolve, reject) => client.Predict(request, (error, response) => (error === null ? resolve(response!) : reject(error))));

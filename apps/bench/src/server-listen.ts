@@ -20,7 +20,7 @@ export interface ListeningMessage {
 export function listenOnLoopback(handlers: PredictorHandlers, { direct = false }: { direct?: boolean } = {}): void {
   const maxMessageBytes = 64 * 1024 * 1024;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.enable_channelz': 0 });
-  const grpcObject = loadGrpcObject();
+  const grpcObject = loadGrpcObject(grpc.loadPackageDefinition);
   server.addService(grpcObject.modelserve.v1.Predictor.service, handlers);
   const stats = new ServerStatsRecorder();
   const admin: Partial<ModelAdminHandlers> = {

@@ -11,7 +11,7 @@ import { benchModels, encodedPayloads } from './payloads.js';
 import type { Progress } from './progress.js';
 import { temporaryDirectory } from './repository.js';
 import { startServing } from './rss.js';
-import type { SoakResult } from './types.js';
+import type { SoakResult } from './types-stress.js';
 
 /** Later windows against the first: p99 and RSS ratios, and the errors of every window. */
 export function soakSummary(windows: SoakResult['windows']): Pick<SoakResult, 'p99Drift' | 'rssGrowth' | 'errors'> {

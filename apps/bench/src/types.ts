@@ -1,4 +1,10 @@
-/** The data that moves between the benchmark's processes and into its reports. */
+/**
+ * The data that moves between the benchmark's processes and into its reports: the sweep's here,
+ * `--sdk`'s in types-sdk.ts, `--rss`, `--soak` and `--overload`'s in types-stress.ts.
+ */
+import type { LatencySummary } from './histogram.js';
+import type { SdkResult } from './types-sdk.js';
+import type { OverloadResult, RssResult, SoakResult } from './types-stress.js';
 
 /** The demo models the benchmark drives. */
 export type ModelKey = 'mlp' | 'cnn';
@@ -14,17 +20,6 @@ export type EchoTransport = 'grpc-js' | 'direct';
 
 /** Unary `Predict` calls or `PredictStream` messages. */
 export type Method = 'unary' | 'stream';
-
-/** Latency percentiles in milliseconds. */
-export interface LatencySummary {
-  count: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
 
 /** One load worker's share of a measurement point. */
 export interface LoadJob {
@@ -156,89 +151,6 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** RSS of the server after growing numbers of requests (`--rss`). */
-export interface RssResult {
-  checkpoints: Array<{ requests: number; rssBytes: number | undefined }>;
-  /** RSS at the last checkpoint over RSS at the first. */
-  ratio: number | undefined;
-}
-
-/** `--sdk`: the client side measured, a bare grpc-js client or @modelserve/client with one of its policies. */
-export type SdkPolicy = 'round_robin' | 'weighted_round_robin' | 'least_request' | 'peak_ewma' | 'random';
-export type SdkClientKind = 'grpc' | SdkPolicy;
-
-/** `--sdk`: one measurement of the SDK worker, closed loop against the echo servers. */
-export interface SdkJob {
-  client: SdkClientKind;
-  /** host:port of each echo server. */
-  addresses: string[];
-  concurrency: number;
-  warmupMs: number;
-  /** Measured window after the warm-up; 0 counts the warm-up itself (the parent's warm-up pass). */
-  durationMs: number;
-  deadlineMs: number;
-}
-
-/** What the SDK worker measured for one job. */
-export interface SdkRun {
-  requestsPerSecond: number;
-  /** Calls answered with outputs inside the window. */
-  completed: number;
-  /** Failed calls inside the window, by gRPC status code name. */
-  errors: Record<string, number>;
-  windowMs: number;
-  latency: LatencySummary;
-  /** CPU time (user + system) of the client process per answered call in the window, µs: less noisy than req/s on a busy machine. */
-  cpuPerCallUs: number | undefined;
-  /** Event-loop utilization of the client process in the window (near 1: the client is the bottleneck). */
-  eventLoopUtilization: number;
-}
-
-/** Messages from the parent to the SDK worker (it is ended with SIGTERM). */
-export type ToSdkWorker = { type: 'job'; job: SdkJob };
-
-/** Messages from the SDK worker to the parent. */
-export type FromSdkWorker = { type: 'ready' } | { type: 'result'; result: SdkRun } | { type: 'failed'; message: string };
-
-/** `--sdk`: a grpc-js run and an SDK run measured back to back (in either order) in one round. */
-export interface SdkPair {
-  round: number;
-  /** Which of the two ran first (the order alternates between rounds). */
-  first: 'grpc' | 'sdk';
-  grpc: SdkRun;
-  sdk: SdkRun;
-}
-
-/** One policy of `--sdk`: medians over the rounds, each round's SDK req/s over its grpc-js pair's req/s. */
-export interface SdkPolicySummary {
-  policy: SdkPolicy;
-  grpcRequestsPerSecond: number | undefined;
-  sdkRequestsPerSecond: number | undefined;
-  /** Median of the per-round ratios (not the ratio of the medians). */
-  ratio: number | undefined;
-  ratios: Array<number | undefined>;
-  /** Medians of the client's CPU time per answered call, µs, and of the per-round ratio SDK/grpc-js. */
-  grpcCpuPerCallUs: number | undefined;
-  sdkCpuPerCallUs: number | undefined;
-  cpuRatio: number | undefined;
-  grpcErrors: number;
-  sdkErrors: number;
-}
-
-/** `--sdk`: @modelserve/client against a bare grpc-js client (round_robin) on the same load. */
-export interface SdkResult {
-  servers: number;
-  concurrency: number;
-  rounds: number;
-  warmupMs: number;
-  durationMs: number;
-  /** 1-minute load average of the machine before and after the rounds (after includes the run's own processes). */
-  loadAverage: [number, number];
-  /** Per policy, one pair per round. */
-  pairs: Partial<Record<SdkPolicy, SdkPair[]>>;
-  summary: SdkPolicySummary[];
-}
-
 /** Everything one run measured, as written to the JSON file. */
 export interface BenchResults {
   startedAt: string;
@@ -254,75 +166,4 @@ export interface BenchResults {
   sdk?: SdkResult;
   soak?: SoakResult;
   overload?: OverloadResult;
-}
-
-/** `--soak`: steady open-loop load in windows. */
-export interface SoakResult {
-  /** Closed-loop capacity measured first, req/s. */
-  capacity: number;
-  /** The open-loop rate of every window, req/s. */
-  rate: number;
-  windowSeconds: number;
-  windows: Array<{ index: number; requestsPerSecond: number; p50Ms: number; p99Ms: number; errors: number; rssBytes: number | undefined }>;
-  /** p99 of the last window over the first's. */
-  p99Drift: number | undefined;
-  /** RSS after the last window over RSS after the first. */
-  rssGrowth: number | undefined;
-  /** Errors and dropped requests over every window. */
-  errors: number;
-}
-
-/** `--overload`: a compute-heavy MLP at `factor` times its measured capacity, open loop, every call with a deadline. */
-export interface OverloadResult {
-  factor: number;
-  /** Closed-loop capacity measured first (64 in flight), req/s. */
-  capacity: number;
-  /** The open loop's rate, req/s. */
-  offeredRate: number;
-  /** OK calls per second over the window. */
-  okRate: number;
-  seconds: number;
-  deadlineMs: number;
-  /** The open loop's in-flight cap: due calls beyond it are not sent (`dropped`). */
-  maxInFlight: number;
-  /** Calls due in the window: every status's count, `dropped` and `unanswered`. */
-  calls: number;
-  /** By status name (`OK`: answered with outputs): count and latency from the scheduled time. */
-  statuses: Record<string, { count: number; latency: LatencySummary }>;
-  dropped: number;
-  /** Calls still in flight a second past their deadline. */
-  unanswered: number;
-  /** OK calls answered within the deadline (latency from the scheduled time). */
-  okWithinDeadline: number;
-  /** How late the load workers sent the calls after their scheduled time: the client's share of every latency above. */
-  sendLag: LatencySummary;
-  /** The server's own counts over the window (GetModelStatistics): answered with outputs, accepted and then failed. */
-  server: { requests: number; failures: number } | undefined;
-  /** The server's event-loop delay over the window (GetServerStats), ms. */
-  eventLoopDelayMs: { p50: number; p99: number; max: number } | undefined;
-  /** `grpc.health.v1.Health/Check` every `intervalMs` during the window, on its own connection, each with `deadlineMs`. */
-  health: {
-    intervalMs: number;
-    deadlineMs: number;
-    sent: number;
-    serving: number;
-    /** Checks not answered SERVING, by the status answered or the gRPC status they failed with. */
-    failed: Record<string, number>;
-    /** Round trips of every check, answered or not. */
-    latency: LatencySummary;
-  };
-  /** The server process's memory from /proc/<pid>/status (undefined where it cannot be read). */
-  rss: {
-    /** VmRSS after the model loaded, before any load. */
-    idleBytes: number | undefined;
-    /** Highest VmRSS sampled every `intervalMs` during the window. */
-    peakBytes: number | undefined;
-    /** VmHWM at the end: the kernel's high-water mark over the server's life, which sampling cannot miss. */
-    hwmBytes: number | undefined;
-    boundBytes: number;
-    intervalMs: number;
-    samples: Array<number | undefined>;
-  };
-  /** Why the server is gone, when it exited during the run. */
-  exitReason: string | undefined;
 }

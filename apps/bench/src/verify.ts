@@ -10,7 +10,7 @@ const SEED = 1000;
 
 /** Undefined when `address` answers `model` correctly, else what is wrong. */
 export async function verifyPrediction(address: string, model: BenchModel, compareWithReference: boolean): Promise<string | undefined> {
-  const client = new (loadGrpcObject().modelserve.v1.Predictor)(address, grpc.credentials.createInsecure());
+  const client = new (loadGrpcObject(grpc.loadPackageDefinition).modelserve.v1.Predictor)(address, grpc.credentials.createInsecure());
   try {
     const response = await new Promise<PredictResponse__Output>((resolve, reject) => {
       client.Predict(predictRequest(model, SEED), { deadline: Date.now() + 30_000 }, (error, value) => (error === null && value !== undefined ? resolve(value) : reject(error ?? new Error('no response'))));

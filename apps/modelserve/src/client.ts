@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { credentials, InterceptingCall, type ChannelCredentials, type Interceptor, type ServiceError } from '@grpc/grpc-js';
+import { credentials, InterceptingCall, loadPackageDefinition, type ChannelCredentials, type Interceptor, type ServiceError } from '@grpc/grpc-js';
 import { loadGrpcObject, type ModelAdminClient, type PredictorClient } from '@modelserve/proto';
 
 /** TLS when $MODELSERVE_TLS_CA names the CA's PEM file (the server's --tls-cert), else plaintext. */
@@ -28,7 +28,7 @@ function tokenInterceptor(): Interceptor[] {
  * `$MODELSERVE_TOKEN` sends the server's inference token; admin changes take --token.
  */
 export function connect(address: string): { admin: ModelAdminClient; predictor: PredictorClient; close(): void } {
-  const grpcObject = loadGrpcObject();
+  const grpcObject = loadGrpcObject(loadPackageDefinition);
   const options = { interceptors: tokenInterceptor() };
   const admin = new grpcObject.modelserve.v1.ModelAdmin(address, channelCredentials(), options);
   const predictor = new grpcObject.modelserve.v1.Predictor(address, channelCredentials(), options);

@@ -100,8 +100,7 @@ export const modelConfigSchema = z
  * Instances when config.yaml sets none, fitted to the machine: one per core for a model that runs
  * one request at a time, so that requests run in parallel; one fewer for a batched model, which
  * uses its cores better with bigger batches and leaves the gRPC event loop a core of its own
- * (h2load on 2 cores: the batched CNN at 32 in flight serves 12,800 and 14,200 req/s on 1 instance
- * against 11,500 and 12,200 on 2; the batched MLP at 64, 14,800 against 13,700).
+ * (measured under h2load on 2 cores: README, Benchmarks).
  */
 export function defaultInstanceCount(config: { max_batch_size: number; dynamic_batching?: object | undefined }): number {
   const cores = availableParallelism();

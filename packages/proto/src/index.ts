@@ -1,6 +1,7 @@
 /**
  * @modelserve/proto: modelserve's .proto files loaded for grpc-js, their generated types, and the
- * codec between wire tensors and decoded tensors.
+ * codec between wire tensors and decoded tensors. grpc-js is a peer dependency used for types only:
+ * the caller's grpc-js makes the runtime objects.
  */
 
 // Loading
@@ -12,10 +13,10 @@ export { protoFiles } from './load.js';
 export { loaderOptions } from './load.js';
 /** proto-loader's package definition of protoFiles (plus extra files), cached. */
 export { loadPackageDefinition } from './load.js';
-/** The typed grpc object with every service (Predictor, ModelAdmin, GRPCInferenceService), cached. */
+/** The typed grpc object with every service (Predictor, ModelAdmin, GRPCInferenceService), made by the caller's grpc-js; cached. */
 export { loadGrpcObject } from './load.js';
-/** The type of loadGrpcObject()'s result. */
-export type { ProtoGrpcType } from './load.js';
+/** The type of loadGrpcObject's result, and of the grpc-js function it takes. */
+export type { GrpcPackageLoader, ProtoGrpcType } from './load.js';
 
 // Messages and services
 /** Generated modelserve.v1 message, client, handler and definition types (`X` to send, `X__Output` received). */

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { loadPackageDefinition as grpcLoad } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { loadGrpcObject, loadPackageDefinition, loaderOptions, protoFiles, protoRoot } from './load.js';
 import { OutputFormat, VersionState } from './messages.js';
@@ -46,7 +47,7 @@ describe('loadPackageDefinition', () => {
 
 describe('loadGrpcObject', () => {
   it('returns the typed services and message types of every file', () => {
-    const v1 = loadGrpcObject().modelserve.v1;
+    const v1 = loadGrpcObject(grpcLoad).modelserve.v1;
     const predictor: PredictorDefinition = v1.Predictor.service;
     expect(Object.keys(predictor).sort()).toEqual(['Predict', 'PredictStream']);
     expect(Object.keys(v1.ModelAdmin.service).sort()).toEqual([
@@ -63,17 +64,30 @@ describe('loadGrpcObject', () => {
       'SetServingStatus',
       'UnloadModel',
     ]);
-    const oip = loadGrpcObject().inference.GRPCInferenceService.service;
+    const oip = loadGrpcObject(grpcLoad).inference.GRPCInferenceService.service;
     expect(Object.keys(oip)).toContain('ModelInfer');
     expect(oip.ModelStreamInfer.requestStream && oip.ModelStreamInfer.responseStream).toBe(true);
     expect(v1.Tensor.type).toBeDefined();
     expect(v1.TensorContents.type).toBeDefined();
     expect(predictor.PredictStream.requestStream && predictor.PredictStream.responseStream).toBe(true);
-    expect(loadGrpcObject()).toBe(loadGrpcObject());
+    expect(loadGrpcObject(grpcLoad)).toBe(loadGrpcObject(grpcLoad));
+  });
+
+  it('is made by the loader it is given, one object per loader', () => {
+    const loads: unknown[] = [];
+    const counting = (definition: Parameters<typeof grpcLoad>[0]) => {
+      loads.push(definition);
+      return grpcLoad(definition);
+    };
+    const own = loadGrpcObject(counting);
+    expect(own).not.toBe(loadGrpcObject(grpcLoad));
+    expect(loadGrpcObject(counting)).toBe(own);
+    expect(loads).toHaveLength(1);
+    expect(loads[0]).toBe(loadPackageDefinition());
   });
 
   it('decodes with the options the generated __Output types describe', () => {
-    const { Predict } = loadGrpcObject().modelserve.v1.Predictor.service;
+    const { Predict } = loadGrpcObject(grpcLoad).modelserve.v1.Predictor.service;
     const req = Predict.requestDeserialize(Predict.requestSerialize({ model_name: 'm' }));
     expect(req).toMatchObject({ model_name: 'm', model_version: '', inputs: [], output_format: 'OUTPUT_FORMAT_UNSPECIFIED' });
     const tensor = Predict.requestDeserialize(

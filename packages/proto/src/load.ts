@@ -1,10 +1,10 @@
 /**
  * Loads modelserve's .proto files with the one set of proto-loader options the whole server uses,
- * so that runtime objects match the generated types in ./generated.
+ * so that runtime objects match the generated types in ./generated. grpc-js is not imported here:
+ * the caller hands over its own grpc-js's loadPackageDefinition (see loadGrpcObject).
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as AdminProtoGrpcType } from './generated/admin.js';
 import type { ProtoGrpcType as InferenceProtoGrpcType } from './generated/grpc_service.js';
@@ -37,8 +37,11 @@ export const loaderOptions: Readonly<protoLoader.Options> = Object.freeze({
 /** The shape of the grpc object holding every package (modelserve.v1, inference), as generated from the .proto files. */
 export type ProtoGrpcType = TensorProtoGrpcType & PredictorProtoGrpcType & AdminProtoGrpcType & InferenceProtoGrpcType;
 
+/** grpc-js's `loadPackageDefinition`: turns a package definition into client constructors and service definitions. */
+export type GrpcPackageLoader = (definition: protoLoader.PackageDefinition) => object;
+
 const definitions = new Map<string, protoLoader.PackageDefinition>();
-let grpcObject: ProtoGrpcType | undefined;
+const grpcObjects = new WeakMap<GrpcPackageLoader, ProtoGrpcType>();
 
 /** Loads protoFiles plus `extraFiles` (relative to protoRoot) synchronously; cached per file list. */
 export function loadPackageDefinition(extraFiles: readonly string[] = []): protoLoader.PackageDefinition {
@@ -52,9 +55,19 @@ export function loadPackageDefinition(extraFiles: readonly string[] = []): proto
   return definition;
 }
 
-/** The grpc object of protoFiles (services and message definitions), typed by the generated code; cached. */
-export function loadGrpcObject(): ProtoGrpcType {
-  // The cast is the contract between proto-loader's untyped result and the generated types.
-  grpcObject ??= grpc.loadPackageDefinition(loadPackageDefinition()) as unknown as ProtoGrpcType;
+/**
+ * The grpc object of protoFiles (services and message definitions), typed by the generated code,
+ * as `load` (grpc-js's loadPackageDefinition) makes it; cached per loader.
+ */
+// The caller passes grpc-js in so that its clients and services come from the grpc-js it uses with
+// them (grpc-js checks credentials and channels with instanceof), and this contracts package needs
+// grpc-js's types only.
+export function loadGrpcObject(load: GrpcPackageLoader): ProtoGrpcType {
+  let grpcObject = grpcObjects.get(load);
+  if (grpcObject === undefined) {
+    // The cast is the contract between proto-loader's untyped result and the generated types.
+    grpcObject = load(loadPackageDefinition()) as ProtoGrpcType;
+    grpcObjects.set(load, grpcObject);
+  }
   return grpcObject;
 }

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { ModelRegistry, silentLogger, type Backend, type Logger } from '@modelserve/core';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
@@ -128,7 +128,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     'grpc.enable_channelz': 0,
     ...(maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': 30_000 } : {}),
   });
-  const grpcObject = loadGrpcObject();
+  const grpcObject = loadGrpcObject(loadGrpcPackage);
   const health = new ServerHealth(registry);
   const inflight = new InflightRequests();
   const streams = new OpenStreams();

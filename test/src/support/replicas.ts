@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import { demoTinyMlp } from '@modelserve/model-zoo';
 import { loadGrpcObject, type GetModelStatisticsResponse__Output, type ModelAdminClient } from '@modelserve/proto';
 import { unary } from './server.js';
@@ -54,7 +54,7 @@ export async function startReplica(repository: string, delayMs = 0): Promise<Rep
       }
     });
   });
-  const admin = new (loadGrpcObject().modelserve.v1.ModelAdmin)(address, credentials.createInsecure());
+  const admin = new (loadGrpcObject(loadPackageDefinition).modelserve.v1.ModelAdmin)(address, credentials.createInsecure());
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     address,

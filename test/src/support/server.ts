@@ -1,4 +1,4 @@
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
 import { loadGrpcObject, type ModelAdminClient, type oip, type PredictorClient } from '@modelserve/proto';
 import { startServer, type RunningServer, type ServerOptions } from '@modelserve/server';
 
@@ -15,7 +15,7 @@ export interface TestServer {
 /** Starts a real server on 127.0.0.1:0 and connects real grpc-js clients to it. */
 export async function startTestServer(options: Omit<ServerOptions, 'host' | 'port'>): Promise<TestServer> {
   const server = await startServer({ ...options, host: '127.0.0.1', port: 0 });
-  const grpcObject = loadGrpcObject();
+  const grpcObject = loadGrpcObject(loadPackageDefinition);
   const predictor = new grpcObject.modelserve.v1.Predictor(server.address, credentials.createInsecure());
   const admin = new grpcObject.modelserve.v1.ModelAdmin(server.address, credentials.createInsecure());
   const inference = new grpcObject.inference.GRPCInferenceService(server.address, credentials.createInsecure());
