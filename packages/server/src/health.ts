@@ -1,4 +1,5 @@
 import type { Server } from '@grpc/grpc-js';
+import type { ServiceRegistrar } from './ingress.js';
 import type { ModelRegistry } from '@modelserve/core';
 import { HealthImplementation } from 'grpc-health-check';
 
@@ -21,8 +22,10 @@ export class ServerHealth {
     this.unsubscribe = registry.onChange((model) => this.update(model));
   }
 
-  addToServer(server: Server): void {
-    this.health.addToServer(server);
+  /** Registers `grpc.health.v1.Health` (Check, List, Watch) with `registrar` (the ingress pipeline's, so malformed requests get INVALID_ARGUMENT). */
+  addToServer(registrar: ServiceRegistrar): void {
+    // grpc-health-check only calls addService on what it is given.
+    this.health.addToServer(registrar as Server);
   }
 
   /** Whether the server is in rotation (SetServingStatus, or false once it drains). */
