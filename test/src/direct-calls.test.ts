@@ -220,10 +220,11 @@ describe('calls answered directly', () => {
 });
 
 describe('switching calls answered directly off', () => {
-  /** Starts a server without naming `directCalls`, with MODELSERVE_DIRECT_CALLS set to `value` meanwhile. */
-  async function startWithEnv(value: string): Promise<TestServer> {
+  /** Starts a server without naming `directCalls`, with MODELSERVE_DIRECT_CALLS set to `value` (or unset) meanwhile. */
+  async function startWithEnv(value: string | undefined): Promise<TestServer> {
     const before = process.env['MODELSERVE_DIRECT_CALLS'];
-    process.env['MODELSERVE_DIRECT_CALLS'] = value;
+    if (value === undefined) delete process.env['MODELSERVE_DIRECT_CALLS'];
+    else process.env['MODELSERVE_DIRECT_CALLS'] = value;
     try {
       return await startTestServer({ modelRepository: await mkdtemp(path.join(tmpdir(), 'modelserve-direct-')) });
     } finally {
@@ -232,9 +233,9 @@ describe('switching calls answered directly off', () => {
     }
   }
 
-  it('follows MODELSERVE_DIRECT_CALLS when the options do not say (0 and false: off; 1 and true: on)', async () => {
-    const started: Array<[string, boolean]> = [];
-    for (const value of ['0', 'false', '1', 'true']) {
+  it('follows MODELSERVE_DIRECT_CALLS when the options do not say (0 and false: off; 1, true and unset: on)', async () => {
+    const started: Array<[string | undefined, boolean]> = [];
+    for (const value of ['0', 'false', '1', 'true', undefined]) {
       const server = await startWithEnv(value);
       started.push([value, server.server.directCalls]);
       await server.close();
@@ -244,6 +245,7 @@ describe('switching calls answered directly off', () => {
       ['false', false],
       ['1', true],
       ['true', true],
+      [undefined, true],
     ]);
   });
 

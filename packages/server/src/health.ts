@@ -1,7 +1,7 @@
 import type { Server } from '@grpc/grpc-js';
-import type { ServiceRegistrar } from './ingress.js';
 import type { ModelRegistry } from '@modelserve/core';
 import { HealthImplementation } from 'grpc-health-check';
+import type { ServiceRegistrar } from './ingress.js';
 
 /** Service names that are healthy whenever the server runs. */
 export const servedServices = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAdmin', 'inference.GRPCInferenceService'] as const;

@@ -106,6 +106,7 @@ function serverCredentials(tls: ServerOptions['tls']): ServerCredentials {
 
 /** The inference streams, whose handlers answer a malformed message in-band, as they answer every request. */
 const inBandStreams = ['PredictStream', 'ModelStreamInfer'];
+/** Admin methods need the admin token; every other method of modelserve's own services the inference token. */
 const accessOf = (method: string): Access => (adminMethods.includes(method) ? 'admin' : 'inference');
 
 /** Default largest message: 64 MiB. */
