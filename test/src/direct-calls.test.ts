@@ -1,9 +1,16 @@
 /**
- * modelserve answers unary calls and the inference streams itself, on grpc-js's HTTP/2 streams
+ * modelserve answers its four inference methods itself, on grpc-js's HTTP/2 streams
  * (packages/server/src/direct-calls.ts). A client must not be able to tell: each case below is
  * sent as raw HTTP/2 frames to a server with the direct path and to one without it (grpc-js
- * answers everything), and the two answers are compared header by header and byte by byte.
+ * answers everything), and the two answers are compared header by header and byte by byte. Both
+ * servers name `directCalls` explicitly, so the suite proves the same under MODELSERVE_DIRECT_CALLS=0.
  */
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { loadPackageDefinition } from '@modelserve/proto';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { gzipSync } from 'node:zlib';
@@ -19,7 +26,7 @@ const sessions: ClientHttp2Session[] = [];
 
 beforeAll(async () => {
   const repository = await fixtureRepository();
-  direct = await startTestServer({ modelRepository: repository, maxMessageBytes });
+  direct = await startTestServer({ modelRepository: repository, maxMessageBytes, directCalls: true });
   grpcJs = await startTestServer({ modelRepository: repository, maxMessageBytes, directCalls: false });
 });
 afterAll(async () => {
@@ -109,7 +116,7 @@ async function both(path: string, body: Buffer, extra: OutgoingHttpHeaders = {})
 }
 
 describe('calls answered directly', () => {
-  it('is on by default and off with directCalls: false', () => {
+  it('is on with directCalls: true and off with directCalls: false', () => {
     expect(direct.server.directCalls).toBe(true);
     expect(grpcJs.server.directCalls).toBe(false);
   });
@@ -137,12 +144,31 @@ describe('calls answered directly', () => {
     });
   }
 
-  it('answers the Open Inference Protocol and admin unary methods as grpc-js does', async () => {
-    const ready = frame(Buffer.alloc(0));
-    for (const path of ['/inference.GRPCInferenceService/ServerReady', '/inference.GRPCInferenceService/ModelReady', '/modelserve.v1.ModelAdmin/ListModels']) {
-      const [fromDirect, fromGrpcJs] = await both(path, ready);
+  it('leaves every other method to grpc-js (it sends a date header): Open Inference Protocol metadata, admin, health, reflection', async () => {
+    const empty = frame(Buffer.alloc(0));
+    const paths = [
+      '/inference.GRPCInferenceService/ServerReady',
+      '/inference.GRPCInferenceService/ModelReady',
+      '/inference.GRPCInferenceService/ModelMetadata',
+      '/modelserve.v1.ModelAdmin/ListModels',
+      '/grpc.health.v1.Health/Check',
+      '/grpc.health.v1.Health/List',
+      '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+    ];
+    for (const path of paths) {
+      const [fromDirect, fromGrpcJs] = await both(path, empty);
       expect(Number.isInteger(fromDirect.status), path).toBe(true);
       expect(visible(fromDirect), path).toEqual(visible(fromGrpcJs));
+      expect(fromDirect.headers['date'], path).toBeDefined();
+    }
+  });
+
+  it('answers the four inference methods itself (no date header)', async () => {
+    const paths = [predictPath, streamPath, '/inference.GRPCInferenceService/ModelInfer', '/inference.GRPCInferenceService/ModelStreamInfer'];
+    for (const path of paths) {
+      const answer = await rawCall(direct, path, frame(Buffer.alloc(0)));
+      expect(Number.isInteger(answer.status), path).toBe(true);
+      expect(answer.headers['date'], path).toBeUndefined();
     }
   });
 
@@ -191,4 +217,66 @@ describe('calls answered directly', () => {
     const answer = await rawCall(direct, streamPath, Buffer.concat([whole, whole.subarray(0, 9)]));
     expect([answer.status, answer.message]).toEqual([3, `truncated gRPC message: the stream ended 9 bytes into a message of ${whole.length} (its 5-byte header included)`]);
   });
+});
+
+describe('switching calls answered directly off', () => {
+  /** Starts a server without naming `directCalls`, with MODELSERVE_DIRECT_CALLS set to `value` (or unset) meanwhile. */
+  async function startWithEnv(value: string | undefined): Promise<TestServer> {
+    const before = process.env['MODELSERVE_DIRECT_CALLS'];
+    if (value === undefined) delete process.env['MODELSERVE_DIRECT_CALLS'];
+    else process.env['MODELSERVE_DIRECT_CALLS'] = value;
+    try {
+      return await startTestServer({ modelRepository: await mkdtemp(path.join(tmpdir(), 'modelserve-direct-')) });
+    } finally {
+      if (before === undefined) delete process.env['MODELSERVE_DIRECT_CALLS'];
+      else process.env['MODELSERVE_DIRECT_CALLS'] = before;
+    }
+  }
+
+  it('follows MODELSERVE_DIRECT_CALLS when the options do not say (0 and false: off; 1, true and unset: on)', async () => {
+    const started: Array<[string | undefined, boolean]> = [];
+    for (const value of ['0', 'false', '1', 'true', undefined]) {
+      const server = await startWithEnv(value);
+      started.push([value, server.server.directCalls]);
+      await server.close();
+    }
+    expect(started).toEqual([
+      ['0', false],
+      ['false', false],
+      ['1', true],
+      ['true', true],
+      [undefined, true],
+    ]);
+  });
+
+  it('refuses to start with any other MODELSERVE_DIRECT_CALLS, naming what it expects', async () => {
+    await expect(startWithEnv('no')).rejects.toThrow('MODELSERVE_DIRECT_CALLS must be 0 or false (off), or 1 or true (on, the default); got "no"');
+  });
+
+  /** The `directCalls` field of `modelserve serve`'s "listening" log line, with `args` and `env`. */
+  async function cliDirectCalls(args: string[], env: NodeJS.ProcessEnv): Promise<unknown> {
+    const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/cli')), 'cli.js');
+    const repository = await mkdtemp(path.join(tmpdir(), 'modelserve-direct-cli-'));
+    const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', '0', '--model-repository', repository, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    try {
+      return await new Promise((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`modelserve serve exited with code ${code}`)));
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          if (entry['msg'] === 'modelserve listening') resolve(entry['directCalls']);
+        });
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+
+  it('is off with `modelserve serve --no-direct-calls`, whatever the environment says, and follows the environment otherwise', async () => {
+    expect(await cliDirectCalls(['--no-direct-calls'], { MODELSERVE_DIRECT_CALLS: '1' })).toBe(false);
+    expect(await cliDirectCalls([], { MODELSERVE_DIRECT_CALLS: '0' })).toBe(false);
+    expect(await cliDirectCalls([], { MODELSERVE_DIRECT_CALLS: '1' })).toBe(true);
+  }, 60_000);
 });

@@ -1,10 +1,15 @@
 /**
  * Hostile input, bounded in time and count: random bytes, mutated valid messages and random
- * well-formed requests to every unary RPC, and malformed gRPC frames on raw HTTP/2. The server must
- * answer every call with a status, stay healthy and keep its memory bounded.
+ * well-formed requests to every unary RPC, random bytes to health and reflection, and malformed
+ * gRPC frames on raw HTTP/2. The server must answer every call with a status (INVALID_ARGUMENT for
+ * a request that does not decode), stay healthy and keep its memory bounded.
  */
 import { connect, constants } from 'node:http2';
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Client, credentials, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadPackageDefinition } from '@modelserve/proto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +51,48 @@ function sendBytes(path: string, bytes: Buffer): Promise<number> {
     });
   });
 }
+
+/** Sends raw bytes as the request of a server-streaming method; resolves with its status once the first answer (if any) cancels it. */
+function sendBytesStreamed(path: string, bytes: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    const call = raw.makeServerStreamRequest(path, identity, identity, bytes, new Metadata(), { deadline: Date.now() + 10_000 });
+    call.on('data', () => call.cancel());
+    call.on('error', () => undefined);
+    call.on('status', (s: StatusObject) => resolve(s.code));
+  });
+}
+
+/** Sends raw messages on a bidirectional method, then half-closes; resolves with its status and how many answers came first. */
+function sendBytesBidi(path: string, messages: Buffer[]): Promise<{ code: number; answers: number }> {
+  return new Promise((resolve) => {
+    const call = raw.makeBidiStreamRequest(path, identity, identity, new Metadata(), { deadline: Date.now() + 10_000 });
+    let answers = 0;
+    call.on('data', () => answers++);
+    call.on('error', () => undefined);
+    call.on('status', (s: StatusObject) => resolve({ code: s.code, answers }));
+    for (const message of messages) call.write(message);
+    call.end();
+  });
+}
+
+/** Whether protobuf can decode `bytes` as the request of `method` (the server's own view, from the same .proto). */
+type Decodes = (bytes: Buffer) => boolean;
+function decoder(protoFile: string, service: string, method: string): Decodes {
+  const loaded = loadSync(protoFile, { keepCase: true }) as unknown as Record<string, Record<string, { requestDeserialize(b: Buffer): unknown }>>;
+  const deserialize = loaded[service]![method]!.requestDeserialize;
+  return (bytes) => {
+    try {
+      deserialize(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+const reflectionProto = (version: string): string =>
+  path.join(path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')), `build/proto/grpc/reflection/${version}/reflection.proto`);
+const healthDecodes = decoder(healthProtoPath, 'grpc.health.v1.Health', 'Check');
+const reflectionDecodes = decoder(reflectionProto('v1'), 'grpc.reflection.v1.ServerReflection', 'ServerReflectionInfo');
 
 const valid = definition['modelserve.v1.Predictor']!['Predict']!.requestSerialize({
   model_name: 'mnist_mlp',
@@ -116,6 +163,48 @@ describe('hostile input', () => {
     expect(ok).toBeDefined();
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024);
   }, 60_000);
+
+  it('answers random bytes to health Check, List and Watch and to reflection (v1, v1alpha) with INVALID_ARGUMENT when they do not decode', async () => {
+    const targets: Array<{ name: string; decodes: Decodes; send(bytes: Buffer): Promise<number> }> = [
+      { name: 'Health/Check', decodes: healthDecodes, send: (b) => sendBytes('/grpc.health.v1.Health/Check', b) },
+      // List's request (HealthListRequest) has no fields: protobuf decodes the same bytes the same way as far as validity goes.
+      { name: 'Health/List', decodes: healthDecodes, send: (b) => sendBytes('/grpc.health.v1.Health/List', b) },
+      { name: 'Health/Watch', decodes: healthDecodes, send: (b) => sendBytesStreamed('/grpc.health.v1.Health/Watch', b) },
+      ...['v1', 'v1alpha'].map((version) => ({
+        name: `reflection ${version}`,
+        decodes: reflectionDecodes,
+        send: async (b: Buffer) => (await sendBytesBidi(`/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`, [b])).code,
+      })),
+    ];
+    const malformed = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...targets), fc.uint8Array({ minLength: 1, maxLength: 256 }), async (target, array) => {
+        const bytes = Buffer.from(array);
+        const code = await target.send(bytes);
+        if (target.decodes(bytes)) {
+          // A request that decodes is answered as the service answers it: never as the server's fault.
+          expect([status.INTERNAL, status.UNKNOWN], `${target.name} ${bytes.toString('hex')}`).not.toContain(code);
+        } else {
+          malformed.set(target.name, (malformed.get(target.name) ?? 0) + 1);
+          expect(code, `${target.name} ${bytes.toString('hex')}`).toBe(status.INVALID_ARGUMENT);
+        }
+      }),
+      { numRuns: 500, seed: 20261205 },
+    );
+    // Most random bytes do not decode: every target was sent many that do not.
+    expect(targets.map((t) => (malformed.get(t.name) ?? 0) > 20)).toEqual(targets.map(() => true));
+  }, 60_000);
+
+  it('ends a reflection stream with INVALID_ARGUMENT at its first malformed message, after answering the good ones', async () => {
+    const good = Buffer.from([0x3a, 0x01, 0x2a]); // list_services: "*"
+    expect(reflectionDecodes(good)).toBe(true);
+    const bad = Buffer.from([0xff, 0xff, 0xff]);
+    expect(reflectionDecodes(bad)).toBe(false);
+    for (const version of ['v1', 'v1alpha']) {
+      const answer = await sendBytesBidi(`/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`, [good, bad, good]);
+      expect(answer, version).toEqual({ code: status.INVALID_ARGUMENT, answers: 1 });
+    }
+  });
 
   it('answers malformed gRPC frames on raw HTTP/2 with a status', async () => {
     const session = connect(`http://${t.server.address}`);

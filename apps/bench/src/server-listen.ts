@@ -14,7 +14,7 @@ export interface ListeningMessage {
  * Serves `handlers` as `modelserve.v1.Predictor` on 127.0.0.1 (a free port) and tells the parent the
  * port. `ModelAdmin/GetServerStats` is served too (the other admin methods answer UNIMPLEMENTED), so
  * the benchmark reads a baseline's event-loop delay exactly as it reads modelserve's. With `direct`,
- * its unary calls and PredictStream are answered on grpc-js's HTTP/2 streams the way modelserve's are
+ * its Predict and PredictStream calls are answered on grpc-js's HTTP/2 streams the way modelserve's are
  * (`serveCallsDirectly`): the transport modelserve itself uses.
  */
 export function listenOnLoopback(handlers: PredictorHandlers, { direct = false }: { direct?: boolean } = {}): void {
@@ -33,9 +33,9 @@ export function listenOnLoopback(handlers: PredictorHandlers, { direct = false }
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }
-    const directOptions = { maxReceiveMessageBytes: maxMessageBytes, maxSendMessageBytes: maxMessageBytes, bidiPaths: ['/modelserve.v1.Predictor/PredictStream'] };
-    if (direct && !serveCallsDirectly(server, directOptions)) {
-      process.stderr.write('this grpc-js cannot have its calls answered directly\n');
+    const install = direct ? serveCallsDirectly(server, { maxReceiveMessageBytes: maxMessageBytes, maxSendMessageBytes: maxMessageBytes }) : undefined;
+    if (install !== undefined && !install.installed) {
+      process.stderr.write(`calls are not answered directly: ${install.reason}\n`);
       process.exit(1);
     }
     process.send?.({ type: 'listening', port } satisfies ListeningMessage);

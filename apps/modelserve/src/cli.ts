@@ -37,6 +37,7 @@ program
   .option('--admin-token <token>', 'bearer token required to load, unload, route, reload and set the serving status (default: $MODELSERVE_ADMIN_TOKEN; unset: open)')
   .option('--inference-token <token>', 'bearer token required by every other call but health and reflection (default: $MODELSERVE_INFERENCE_TOKEN; unset: open)')
   .option('--repository-poll-interval <seconds>', 're-read the model repository this often (0: only on SIGHUP or `modelserve reload`)', integer(0, 86_400), 0)
+  .option('--no-direct-calls', 'leave every call to grpc-js instead of answering the inference methods on its HTTP/2 streams (default: $MODELSERVE_DIRECT_CALLS, 0 or false for off)')
   .action(serve);
 
 program

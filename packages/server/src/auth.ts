@@ -2,10 +2,10 @@
  * Bearer tokens: calls that change what the server serves (load, unload, routing, reload, serving
  * status) need the admin token given at start-up; inference may need a token too. A call without
  * `authorization: Bearer <token>` gets UNAUTHENTICATED, one with another token PERMISSION_DENIED,
- * and the handler never runs.
+ * and the handler never runs (the ingress pipeline checks, ingress.ts).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { Metadata, status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type Metadata, status } from '@grpc/grpc-js';
 
 /** Tokens a server requires; absent: that kind of call is open. */
 export interface AuthOptions {
@@ -26,26 +26,4 @@ export function tokenProblem(metadata: Metadata, token: string): { code: status;
   // Compared as digests: constant time, whatever the lengths.
   if (!timingSafeEqual(digest(match[1]!), digest(token))) return { code: status.PERMISSION_DENIED, details: 'the token does not grant this method' };
   return undefined;
-}
-
-type Handler = (call: { metadata: Metadata }, callback?: (error: object) => void) => void;
-
-/**
- * `handlers` with `token` required by the methods named in `methods` (all when undefined). Unary
- * calls are refused through their callback, streaming ones by ending the call with the status.
- */
-export function requireToken<T extends object>(handlers: T, token: string | undefined, methods?: readonly string[]): T {
-  if (token === undefined || token === '') return handlers;
-  const wrapped: Record<string, unknown> = { ...(handlers as UntypedServiceImplementation) };
-  for (const [name, handler] of Object.entries(handlers)) {
-    if (typeof handler !== 'function' || (methods !== undefined && !methods.includes(name))) continue;
-    const inner = handler as Handler;
-    wrapped[name] = (call: { metadata: Metadata }, callback?: (error: object) => void) => {
-      const problem = tokenProblem(call.metadata, token);
-      if (problem === undefined) return inner(call, callback);
-      if (callback !== undefined) return callback({ ...problem, metadata: new Metadata() });
-      (call as unknown as ServerDuplexStream<unknown, unknown>).emit('error', { ...problem, metadata: new Metadata() });
-    };
-  }
-  return wrapped as T;
 }

@@ -1,6 +1,7 @@
 import type { Server } from '@grpc/grpc-js';
 import type { ModelRegistry } from '@modelserve/core';
 import { HealthImplementation } from 'grpc-health-check';
+import type { ServiceRegistrar } from './ingress.js';
 
 /** Service names that are healthy whenever the server runs. */
 export const servedServices = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAdmin', 'inference.GRPCInferenceService'] as const;
@@ -21,8 +22,10 @@ export class ServerHealth {
     this.unsubscribe = registry.onChange((model) => this.update(model));
   }
 
-  addToServer(server: Server): void {
-    this.health.addToServer(server);
+  /** Registers `grpc.health.v1.Health` (Check, List, Watch) with `registrar` (the ingress pipeline's, so malformed requests get INVALID_ARGUMENT). */
+  addToServer(registrar: ServiceRegistrar): void {
+    // grpc-health-check only calls addService on what it is given.
+    this.health.addToServer(registrar as Server);
   }
 
   /** Whether the server is in rotation (SetServingStatus, or false once it drains). */

@@ -1,8 +1,11 @@
 /** @modelserve/server: every modelserve API on one grpc-js server and one port. */
 export { startServer, defaultMaxMessageBytes, adminMethods } from './server.js';
-export { serveCallsDirectly } from './direct-calls.js';
-export type { DirectCallOptions } from './direct-calls.js';
-export { requireToken, tokenProblem } from './auth.js';
+export { serveCallsDirectly, directCallPaths, testedGrpcJsVersions, loadedGrpcJsVersion } from './direct-calls.js';
+export type { DirectCallOptions, DirectCallsInstall } from './direct-calls.js';
+export { directCallsFromEnv } from './direct-calls-env.js';
+export { Ingress } from './ingress.js';
+export type { Access, IngressMethod, ServiceDeclaration, ServiceRegistrar } from './ingress.js';
+export { tokenProblem } from './auth.js';
 export type { AuthOptions } from './auth.js';
 export type { RunningServer, ServerOptions } from './server.js';
 export { grpcStatusOf, callStatusOf } from './status.js';

@@ -3,9 +3,10 @@
  * registry answers it, and the result is encoded back. modelserve.v1 and the Open Inference
  * Protocol differ only in their two conversions and in how a stream reports a failed request.
  */
-import type { Metadata, sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import type { CancelSignal, InferenceRequest, InferenceResponse, Logger, ModelRegistry } from '@modelserve/core';
 import { CallCancellation, deadlineOf } from './call-deadline.js';
+import { headerOf, type IngressCall } from './ingress-call.js';
 import { assertWellFormed } from './malformed.js';
 import { callStatusOf, serviceErrorOf, type CallStatus } from './status.js';
 import { type OpenStreams, serveStream } from './stream.js';
@@ -28,12 +29,8 @@ export interface InferenceCodec<Req, Res> {
 /** The metadata key that carries a routing key. */
 export const routingKeyHeader = 'x-routing-key';
 
-function routingKeyOf(call: { metadata: Metadata }): string | undefined {
-  // Calls answered directly read the header without building the whole metadata (direct-calls.ts).
-  const direct = call as { headerValue?: (name: string) => string | undefined };
-  if (typeof direct.headerValue === 'function') return direct.headerValue(routingKeyHeader);
-  const value = call.metadata.get(routingKeyHeader)[0];
-  return value === undefined ? undefined : String(value);
+function routingKeyOf(call: IngressCall): string | undefined {
+  return headerOf(call, routingKeyHeader);
 }
 
 /** How a stream answers: the response for a success, and the in-band answer for a failure. */
@@ -67,7 +64,6 @@ async function infer<Req, Res>(
   context: CallContext,
   options: InferenceCallOptions,
 ): Promise<Res> {
-  assertWellFormed(request);
   const counter = options.inflight;
   if (counter !== undefined) counter.active++;
   try {
@@ -119,6 +115,8 @@ export function serveStreamInference<Req, Res, StreamRes>(
     ...(options.streams !== undefined ? { streams: options.streams } : {}),
     handle: async (request, signal) => {
       try {
+        // A unary call's malformed request never gets here (ingress.ts); a stream answers it in-band.
+        assertWellFormed(request);
         return codec.ok(request, await infer(registry, codec, request, { deadline, signal, routingKey }, options));
       } catch (error) {
         return codec.failed(request, callStatusOf(error, logger));

@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { adminService } from './admin-service.js';
-import { requireToken, type AuthOptions } from './auth.js';
-import { refuseMalformed, tolerantService } from './malformed.js';
+import type { AuthOptions } from './auth.js';
+import { Ingress, type Access } from './ingress.js';
 import { ServerHealth } from './health.js';
 import { ServerStatsRecorder } from './server-stats.js';
 import { InflightRequests } from './inference-calls.js';
@@ -16,6 +16,7 @@ import { inferenceService } from './inference-service.js';
 import { predictorService } from './predictor-service.js';
 import { predictWireService } from './predict-wire-service.js';
 import { serveCallsDirectly } from './direct-calls.js';
+import { directCallsFromEnv } from './direct-calls-env.js';
 
 /** Options of `startServer`; all but the repository have defaults. */
 export interface ServerOptions {
@@ -56,9 +57,10 @@ export interface ServerOptions {
    */
   inferenceDelayMs?: number;
   /**
-   * Unary calls and the inference streams are read and answered directly on grpc-js's HTTP/2
-   * streams (see direct-calls.ts), which takes about a third off grpc-js's cost per call.
-   * Default true; false leaves every call to grpc-js.
+   * The inference methods (Predict, PredictStream, ModelInfer, ModelStreamInfer) are read and
+   * answered directly on grpc-js's HTTP/2 streams (see direct-calls.ts), which takes about a third
+   * off grpc-js's cost per call; everything else stays with grpc-js. Default: `$MODELSERVE_DIRECT_CALLS`
+   * (`0`/`false` off; `1`/`true`/unset on); false leaves every call to grpc-js.
    */
   directCalls?: boolean;
 }
@@ -70,7 +72,7 @@ export interface RunningServer {
   /** `host:port` to dial, e.g. `127.0.0.1:8001`. */
   readonly address: string;
   readonly registry: ModelRegistry;
-  /** Whether unary calls and the inference streams are answered directly (see `ServerOptions.directCalls`). */
+  /** Whether the inference methods are answered directly (see `ServerOptions.directCalls`): asked for, and not refused. */
   readonly directCalls: boolean;
   /** Stops taking calls, lets accepted ones finish (at most `graceMs`, default `drainGraceMs`), then unloads the models. */
   close(graceMs?: number): Promise<void>;
@@ -102,14 +104,17 @@ function serverCredentials(tls: ServerOptions['tls']): ServerCredentials {
   return ServerCredentials.createSsl(clientCa, [{ cert_chain: pem(tls.cert), private_key: pem(tls.key) }], clientCa !== null);
 }
 
-/** The bidirectional methods answered directly: their handlers (serveStream) use what direct-calls.ts offers. */
-const directStreamPaths = ['/modelserve.v1.Predictor/PredictStream', '/inference.GRPCInferenceService/ModelStreamInfer'];
+/** The inference streams, whose handlers answer a malformed message in-band, as they answer every request. */
+const inBandStreams = ['PredictStream', 'ModelStreamInfer'];
+/** Admin methods need the admin token; every other method of modelserve's own services the inference token. */
+const accessOf = (method: string): Access => (adminMethods.includes(method) ? 'admin' : 'inference');
 
 /** Default largest message: 64 MiB. */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024;
 
 /** Loads the repository and serves every API on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const wantsDirect = options.directCalls ?? directCallsFromEnv();
   const logger = options.logger ?? silentLogger;
   const registry = await ModelRegistry.open({
     repository: options.modelRepository,
@@ -133,21 +138,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const inflight = new InflightRequests();
   const streams = new OpenStreams();
   const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight, streams };
-  const { adminToken, inferenceToken } = options.auth ?? {};
-  const guarded = <T extends object>(handlers: T): T => {
-    const adminOnly = Object.keys(handlers).filter((m) => adminMethods.includes(m));
-    const rest = Object.keys(handlers).filter((m) => !adminMethods.includes(m));
-    return refuseMalformed(requireToken(requireToken(handlers, adminToken, adminOnly), inferenceToken, rest));
-  };
-  server.addService(tolerantService(predictWireService(grpcObject.modelserve.v1.Predictor.service)), guarded(predictorService(registry, logger, inferenceOptions)));
-  server.addService(
-    tolerantService(grpcObject.inference.GRPCInferenceService.service),
-    guarded(inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving })),
-  );
+  const ingress = new Ingress(server, options.auth);
+  const declared = { access: accessOf, inBand: inBandStreams };
+  ingress.addService(predictWireService(grpcObject.modelserve.v1.Predictor.service), predictorService(registry, logger, inferenceOptions), declared);
+  ingress.addService(grpcObject.inference.GRPCInferenceService.service, inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving }), declared);
   const serverStats = new ServerStatsRecorder();
-  server.addService(tolerantService(grpcObject.modelserve.v1.ModelAdmin.service), guarded(adminService(registry, serverStats, health, logger, (graceMs) => void running.close(graceMs))));
-  health.addToServer(server);
-  new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(server);
+  ingress.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, health, logger, (graceMs) => void running.close(graceMs)), declared);
+  health.addToServer(ingress.openRegistrar());
+  new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(ingress.openRegistrar());
 
   const host = options.host ?? '0.0.0.0';
   const target = host.includes(':') ? `[${host}]:${options.port ?? 8001}` : `${host}:${options.port ?? 8001}`;
@@ -160,13 +158,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await registry.close();
     throw error;
   }
-  const direct = { maxReceiveMessageBytes: maxMessageBytes, maxSendMessageBytes: maxMessageBytes, bidiPaths: directStreamPaths };
-  const wantsDirect = options.directCalls !== false;
-  const directCalls = wantsDirect && serveCallsDirectly(server, direct);
-  if (wantsDirect && !directCalls) logger.warn({}, 'this grpc-js cannot have its calls answered directly; grpc-js answers them');
+  let directCalls = false;
+  if (wantsDirect) {
+    const install = serveCallsDirectly(server, { maxReceiveMessageBytes: maxMessageBytes, maxSendMessageBytes: maxMessageBytes });
+    directCalls = install.installed;
+    if (!install.installed) logger.warn({ reason: install.reason }, `calls are not answered directly: ${install.reason}; grpc-js answers them`);
+  }
   const dialHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const address = dialHost.includes(':') ? `[${dialHost}]:${port}` : `${dialHost}:${port}`;
-  logger.info({ address: target.replace(/:\d+$/, `:${port}`), models: registry.list().length }, 'modelserve listening');
+  logger.info({ address: target.replace(/:\d+$/, `:${port}`), models: registry.list().length, directCalls }, 'modelserve listening');
 
   let closing: Promise<void> | undefined;
   let closedResolve: () => void = () => undefined;

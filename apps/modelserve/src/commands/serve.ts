@@ -25,6 +25,8 @@ export interface ServeOptions {
   tlsClientCa?: string;
   adminToken?: string;
   inferenceToken?: string;
+  /** False with `--no-direct-calls`; otherwise true, and `$MODELSERVE_DIRECT_CALLS` decides. */
+  directCalls: boolean;
 }
 
 /** The TLS files the options name, read; undefined for plaintext. */
@@ -69,6 +71,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     maxBytesElement: options.maxBytesElement,
     ...(options.maxLoadedModels > 0 ? { maxLoadedModels: options.maxLoadedModels } : {}),
     tls: await tlsFiles(options),
+    // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
+    ...(options.directCalls ? {} : { directCalls: false }),
     auth: {
       adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
       inferenceToken: options.inferenceToken ?? process.env['MODELSERVE_INFERENCE_TOKEN'],
