@@ -12,6 +12,7 @@ import { createClient, pollingResolver, status, type ModelServeClient, type Poli
 import { createLocalPredictor } from '@modelserve/client/local';
 import { demoTinyMlp } from '@modelserve/model-zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.js';
 import { startHeldReplica, type HeldReplica } from './support/held.js';
 import { servedDuring, startReplica, tinyRepository, type Replica } from './support/replicas.js';
 import { startTestServer, unary } from './support/server.js';
@@ -57,15 +58,6 @@ async function load(target: ModelServeClient, count: number, concurrency: number
   return failures;
 }
 
-/** Waits until `check` holds, polling every 50 ms, or fails after `ms`. */
-async function eventually(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** A held replica (see support/held.ts), stopped after the file's tests. */
 async function withHeld(): Promise<HeldReplica> {
   const held = await startHeldReplica();
@@ -75,7 +67,7 @@ async function withHeld(): Promise<HeldReplica> {
 
 /** Waits until the client sees every endpoint SERVING. */
 async function allServing(target: ModelServeClient, n: number): Promise<void> {
-  await eventually(() => target.stats().endpoints.filter((e) => e.health === 'SERVING').length === n, 5000, `${n} endpoints SERVING`);
+  await eventually(() => target.stats().endpoints.filter((e) => e.health === 'SERVING').length === n, 10_000, `${n} endpoints SERVING`);
 }
 
 describe('predict', () => {
@@ -104,7 +96,7 @@ describe('predict', () => {
     const remote = client({ endpoints: held.address });
     const controller = new AbortController();
     const aborted = remote.predict('tiny_mlp', input(1), { signal: controller.signal }).catch((e: unknown) => e);
-    await eventually(() => held.runs() === 1, 5000, 'the call reached the model');
+    await eventually(() => held.runs() === 1, 10_000, 'the call reached the model');
     controller.abort();
     expect(await aborted).toMatchObject({ code: status.CANCELLED });
     expect(await remote.predict('tiny_mlp', input(1), { timeoutMs: 10 }).catch((e: unknown) => e)).toMatchObject({ code: status.DEADLINE_EXCEEDED });
@@ -372,7 +364,7 @@ describe('drain by admin call', () => {
     await unary((cb) => replica.admin.Drain({ grace_ms: 5000 }, cb));
     expect((await inFlight).outputs['output']!.shape).toEqual([1, 3]);
     expect(await exited).toBe(0);
-    await eventually(() => target.stats().endpoints[0]!.health !== 'SERVING', 2000, 'not serving after drain');
+    await eventually(() => target.stats().endpoints[0]!.health !== 'SERVING', 10_000, 'not serving after drain');
   });
 });
 
@@ -382,11 +374,11 @@ describe('discovery', () => {
     const target = client({ endpoints: pollingResolver(async () => list, 200), policy: 'round_robin' });
     await allServing(target, 2);
     list = [...list, { address: c.address }];
-    await eventually(() => target.stats().endpoints.some((e) => e.address === c.address && e.health === 'SERVING'), 2000, 'c added');
+    await eventually(() => target.stats().endpoints.some((e) => e.address === c.address && e.health === 'SERVING'), 10_000, 'c added');
     let served = await servedDuring([a, b, c], async () => expect(await load(target, 90, 6)).toEqual([]));
     expect(served[2]).toBeGreaterThan(20);
     list = list.filter((e) => e.address !== c.address);
-    await eventually(() => !target.addresses.includes(c.address), 2000, 'c removed');
+    await eventually(() => !target.addresses.includes(c.address), 10_000, 'c removed');
     served = await servedDuring([a, b, c], async () => expect(await load(target, 90, 6)).toEqual([]));
     expect(served[2]).toBe(0);
   });

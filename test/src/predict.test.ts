@@ -6,10 +6,10 @@ import { FakeBackend, gate } from '@modelserve/core/testing';
 import { demoCnn, demoMlp, demoTinyMlp } from '@modelserve/model-zoo';
 import { loadGrpcObject, type GetModelStatisticsResponse__Output, type PredictResponse__Output } from '@modelserve/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.js';
 import { fixtureRepository, put } from './support/fixtures.js';
 import { rawUnary } from './support/raw-grpc.js';
 import { startTestServer, unary, type TestServer } from './support/server.js';
-import { eventually } from './support/stream.js';
 import { fp32, maxAbsDiff, output, sampleValues, wire } from './support/tensors.js';
 
 let t: TestServer;

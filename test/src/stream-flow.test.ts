@@ -3,7 +3,8 @@ import type { NamedTensor } from '@modelserve/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { put } from './support/fixtures.js';
 import { startTestServer, unary, type TestServer } from './support/server.js';
-import { collect, eventually } from './support/stream.js';
+import { eventually } from './support/eventually.js';
+import { collect } from './support/stream.js';
 import { fp32, wire } from './support/tensors.js';
 import { mkdtemp } from 'node:fs/promises';
 import http2 from 'node:http2';
@@ -91,6 +92,8 @@ describe('PredictStream flow control', () => {
     const serialize = loadGrpcObject().modelserve.v1.Predictor.service.PredictStream.requestSerialize;
     for (let i = 0; i < 200; i++) stream.write(frame(serialize(x(String(i), 'big'))));
     stream.end();
+    // Reading has begun (so the check below is not vacuous); then time for it to over-read, if it would.
+    await eventually(() => backend.runs.length >= 8);
     await new Promise((r) => setTimeout(r, 300));
     // In flight (8) plus what the transport buffers (grpc-js's 16 messages and one HTTP/2 window).
     expect(backend.runs.length).toBeLessThan(40);

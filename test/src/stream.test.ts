@@ -3,7 +3,8 @@ import { demoMlp } from '@modelserve/model-zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureRepository } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
-import { collect, eventually } from './support/stream.js';
+import { eventually } from './support/eventually.js';
+import { collect } from './support/stream.js';
 import { decoded, fp32, maxAbsDiff, sampleValues, wire } from './support/tensors.js';
 
 let t: TestServer;
