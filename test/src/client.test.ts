@@ -173,8 +173,8 @@ describe('balancing', () => {
       await workers;
       expect(failures).toEqual([]);
       expect(heldCalls).toBeLessThanOrEqual(8);
-      // It was in rotation: with nothing in flight it wins every pick it is a candidate in against a
-      // busy replica, and a tie half the time; missing all 400 picks has probability below (5/6)^400.
+      // It was in rotation: with nothing in flight it is a candidate in 2 of 3 picks and then wins
+      // against a busy replica and half the ties, so it misses all 400 with probability <= (2/3)^400 < 1e-70.
       expect(heldCalls).toBeGreaterThanOrEqual(1);
     });
   }
@@ -187,8 +187,8 @@ describe('balancing', () => {
   });
 
   it('random spreads calls over every replica', async () => {
-    // Each replica's count is Binomial(300, 1/3): mean 100, sd 8.2; 50 or fewer is 6.1 sd below
-    // the mean, probability under 1e-9 per replica.
+    // Each replica's count is Binomial(300, 1/3): mean 100, sd 8.2; 50 or fewer has probability
+    // 6.8e-11 per replica.
     const random = client({ endpoints: [a.address, b.address, c.address], policy: 'random' });
     await allServing(random, 3);
     const served = await servedDuring([a, b, c], async () => expect(await load(random, 300, 8)).toEqual([]));

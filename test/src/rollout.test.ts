@@ -65,7 +65,7 @@ async function versionsOf(count: number, concurrency: number, key?: (i: number) 
 describe('routing', () => {
   it('splits 10,000 requests within ±3% of the weights, and says which version answered', async () => {
     // Each request picks at random: version 2's count is Binomial(10,000, 0.3), sd 46 (0.46%);
-    // ±3% is 6.5 sd, outside it with probability under 1e-10.
+    // outside ±3% (below 2,700 or above 3,300) with probability 5.8e-11.
     await setRouting({ split: [{ version: '1', weight: 70 }, { version: '2', weight: 30 }] });
     const counts = await versionsOf(10_000, 32);
     expect(Math.abs(counts.get('1')! / 10_000 - 0.7)).toBeLessThanOrEqual(0.03);

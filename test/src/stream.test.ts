@@ -93,9 +93,11 @@ describe('PredictStream while the server drains', () => {
     try {
       const call = slow.predictor.PredictStream();
       const done = collect(call);
+      const answered = () => slow.server.registry.statistics('mnist_mlp').reduce((n, v) => n + v.requestCount, 0);
+      const before = answered();
       for (let i = 0; i < 5; i++) call.write(request(i).message);
       // The five are accepted: each is counted once its run is done, before the 300 ms the server adds.
-      await eventually(() => slow.server.registry.statistics('mnist_mlp').reduce((n, v) => n + v.requestCount, 0) === 5);
+      await eventually(() => answered() === before + 5);
       const started = Date.now();
       const closed = slow.server.close(graceMs);
       for (let i = 5; i < 8; i++) call.write(request(i).message); // after the drain began: never accepted
