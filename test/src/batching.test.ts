@@ -74,8 +74,11 @@ describe('dynamic batching through the server', () => {
     const stats = await unary<ServerStats__Output>((cb) => t.admin.GetServerStats({ reset: true }, cb));
     expect(Number(stats.rss_bytes)).toBeGreaterThan(10 * 1024 * 1024);
     expect(stats.uptime_seconds).toBeGreaterThan(0);
-    // An idle loop is late by well under a millisecond once the sampling interval is taken off.
+    // A distribution of delays, in order. How small they are is a speed claim that a busy machine
+    // moves: bench:targets checks the p99 against 5 ms under load (apps/bench/src/targets.ts).
     expect(stats.event_loop_delay_p50_ms).toBeGreaterThanOrEqual(0);
-    expect(stats.event_loop_delay_p50_ms).toBeLessThan(5);
+    expect(stats.event_loop_delay_p99_ms).toBeGreaterThanOrEqual(stats.event_loop_delay_p50_ms);
+    expect(stats.event_loop_delay_max_ms).toBeGreaterThanOrEqual(stats.event_loop_delay_p99_ms);
+    expect(Number.isFinite(stats.event_loop_delay_max_ms)).toBe(true);
   });
 });

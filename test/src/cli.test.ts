@@ -32,6 +32,10 @@ afterAll(() => {
   if (server.exitCode === null) server.kill('SIGKILL');
 });
 
+// Tests that spawn the CLI several times in turn: each spawn loads node, grpc-js and the protos,
+// seconds apiece on a busy machine. A limit for a hung test, not a speed claim.
+const spawnsTimeoutMs = 120_000;
+
 const modelserve = (...args: string[]) => run(process.execPath, [cli, ...args, '--address', address]);
 
 describe('the modelserve command', () => {
@@ -79,7 +83,7 @@ describe('the modelserve command', () => {
     expect((await modelserve('rollback', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split none, shadow none (rollback history 0)\n');
     const error = await modelserve('route', 'mnist_mlp', '--split', '1:90').catch((e: { code: number; stderr: string }) => e);
     expect(error).toMatchObject({ code: 1, stderr: "modelserve: --split: '1:90' is not VERSION=WEIGHT (e.g. --split 1=90,2=10)\n" });
-  });
+  }, spawnsTimeoutMs);
 
   it('reloads the repository on request', async () => {
     const { stdout } = await modelserve('reload');
@@ -117,7 +121,9 @@ describe('SIGHUP', () => {
       await mkdir(path.join(root, 'tiny_mlp', '2'), { recursive: true });
       await writeFile(path.join(root, 'tiny_mlp', '2', 'model.onnx'), demoTinyMlp().bytes);
       child.kill('SIGHUP');
-      const until = Date.now() + 10_000;
+      // Polls until the reload shows (each poll spawns the CLI, slow on a busy machine); the limit
+      // only ends a hung test.
+      const until = Date.now() + 90_000;
       let stdout = '';
       while (Date.now() < until) {
         stdout = (await run(process.execPath, [cli, 'models', '--address', at])).stdout;
@@ -131,5 +137,5 @@ describe('SIGHUP', () => {
       child.kill('SIGKILL');
       await rm(root, { recursive: true, force: true });
     }
-  });
+  }, spawnsTimeoutMs);
 });

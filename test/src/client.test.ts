@@ -12,6 +12,8 @@ import { createClient, pollingResolver, status, type ModelServeClient, type Poli
 import { createLocalPredictor } from '@modelserve/client/local';
 import { demoTinyMlp } from '@modelserve/model-zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.js';
+import { startHeldReplica, type HeldReplica } from './support/held.js';
 import { servedDuring, startReplica, tinyRepository, type Replica } from './support/replicas.js';
 import { startTestServer, unary } from './support/server.js';
 import { sampleValues } from './support/tensors.js';
@@ -19,6 +21,7 @@ import { sampleValues } from './support/tensors.js';
 let repository: string;
 let a: Replica, b: Replica, c: Replica, slow: Replica;
 const extra: Replica[] = [];
+const helds: HeldReplica[] = [];
 const clients: ModelServeClient[] = [];
 
 beforeAll(async () => {
@@ -28,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
-  await Promise.all([a, b, c, slow, ...extra].filter((r) => r !== undefined).map((r) => r.stop()));
+  await Promise.all([a, b, c, slow, ...extra, ...helds].filter((r) => r !== undefined).map((r) => r.stop()));
   await rm(repository, { recursive: true, force: true });
 });
 
@@ -55,18 +58,16 @@ async function load(target: ModelServeClient, count: number, concurrency: number
   return failures;
 }
 
-/** Waits until `check` holds, polling every 50 ms, or fails after `ms`. */
-async function eventually(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** A held replica (see support/held.ts), stopped after the file's tests. */
+async function withHeld(): Promise<HeldReplica> {
+  const held = await startHeldReplica();
+  helds.push(held);
+  return held;
 }
 
 /** Waits until the client sees every endpoint SERVING. */
 async function allServing(target: ModelServeClient, n: number): Promise<void> {
-  await eventually(() => target.stats().endpoints.filter((e) => e.health === 'SERVING').length === n, 5000, `${n} endpoints SERVING`);
+  await eventually(() => target.stats().endpoints.filter((e) => e.health === 'SERVING').length === n, 10_000, `${n} endpoints SERVING`);
 }
 
 describe('predict', () => {
@@ -90,18 +91,24 @@ describe('predict', () => {
   });
 
   it('honours an AbortSignal and a deadline', async () => {
-    const remote = client({ endpoints: slow.address });
+    // A replica that answers nothing until released: the abort and the deadline come first by construction.
+    const held = await withHeld();
+    const remote = client({ endpoints: held.address });
     const controller = new AbortController();
     const aborted = remote.predict('tiny_mlp', input(1), { signal: controller.signal }).catch((e: unknown) => e);
-    setTimeout(() => controller.abort(), 5);
+    await eventually(() => held.runs() === 1, 10_000, 'the call reached the model');
+    controller.abort();
     expect(await aborted).toMatchObject({ code: status.CANCELLED });
     expect(await remote.predict('tiny_mlp', input(1), { timeoutMs: 10 }).catch((e: unknown) => e)).toMatchObject({ code: status.DEADLINE_EXCEEDED });
   });
 
-  it('hedges: a second attempt on another replica answers when the first is slow', async () => {
-    const hedged = client({ endpoints: [slow.address, a.address], policy: 'round_robin', hedging: { delayMs: 5 } });
+  it('hedges: a second attempt on another replica answers when the first does not', async () => {
+    const held = await withHeld();
+    const hedged = client({ endpoints: [held.address, a.address], policy: 'round_robin', hedging: { delayMs: 5 } });
     await allServing(hedged, 2);
-    // Every other first attempt goes to the slow replica (40 ms); its hedge to the fast one wins.
+    // Every other first attempt goes to the held replica, which never answers while the calls run:
+    // only the hedge to the other replica can answer them (without hedging they would hang until
+    // their 30 s deadline).
     for (let i = 0; i < 6; i++) expect((await hedged.predict('tiny_mlp', input(i))).endpoint).toBe(a.address);
   });
 
@@ -130,11 +137,45 @@ describe('balancing', () => {
   });
 
   for (const policy of ['least_request', 'peak_ewma'] as PolicyName[]) {
-    it(`${policy} sends a slow replica under 15% of calls (round_robin: about a third)`, async () => {
-      const balanced = client({ endpoints: [a.address, b.address, slow.address], policy });
+    it(`${policy} lets a replica that does not answer take at most 8 of 400 calls at 16 in flight (round_robin: a third)`, async () => {
+      // The slowest replica there is: it holds every call until released, so its share does not
+      // depend on how busy the machine makes the fast ones. Why at most 8, whatever the timing:
+      // - least_request (power of two choices) gives the held replica, with k calls held, a new call
+      //   only when the other candidate has at least k in flight. A worker picks after its previous
+      //   call ended, so at most 15 others are in flight: k <= 15 - k, so k <= 7 before the pick and
+      //   at most 8 after. (In the first burst of 16 picks, before any answer, fewer are in flight.)
+      // - peak_ewma costs the held replica 0 with nothing in flight and 1e9 + k with k, since it never
+      //   answers; a replica that has answered costs latency x (in flight + 1), far below 1e9. So it
+      //   gains a call only against one that has not answered yet and has at least k in flight:
+      //   the same condition, the same bound.
+      const held = await withHeld();
+      const balanced = client({ endpoints: [a.address, b.address, held.address], policy });
       await allServing(balanced, 3);
-      const served = await servedDuring([a, b, slow], async () => expect(await load(balanced, 400, 16)).toEqual([]));
-      expect(served[2]! / 400).toBeLessThan(0.15);
+      const count = 400;
+      let next = 0;
+      let answered = 0;
+      const failures: Error[] = [];
+      const workers = Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < count) {
+            const i = next++;
+            await balanced.predict('tiny_mlp', input(i)).then(
+              () => answered++,
+              (error: Error) => failures.push(error),
+            );
+          }
+        }),
+      );
+      // Every call is either answered by a fast replica or held: wait until all are accounted for.
+      await eventually(() => answered + held.runs() + failures.length === count, 30_000, 'every call answered or held');
+      const heldCalls = held.runs();
+      held.release();
+      await workers;
+      expect(failures).toEqual([]);
+      expect(heldCalls).toBeLessThanOrEqual(8);
+      // It was in rotation: with nothing in flight it is a candidate in 2 of 3 picks and then wins
+      // against a busy replica and half the ties, so it misses all 400 with probability <= (2/3)^400 < 1e-70.
+      expect(heldCalls).toBeGreaterThanOrEqual(1);
     });
   }
 
@@ -146,6 +187,8 @@ describe('balancing', () => {
   });
 
   it('random spreads calls over every replica', async () => {
+    // Each replica's count is Binomial(300, 1/3): mean 100, sd 8.2; 50 or fewer has probability
+    // 6.8e-11 per replica.
     const random = client({ endpoints: [a.address, b.address, c.address], policy: 'random' });
     await allServing(random, 3);
     const served = await servedDuring([a, b, c], async () => expect(await load(random, 300, 8)).toEqual([]));
@@ -174,12 +217,13 @@ describe('health', () => {
     }
   });
 
-  it('sends no new calls to a NOT_SERVING replica within 1 s, and calls again once it serves', async () => {
+  it('sends no new calls to a NOT_SERVING replica once its health watch says so, and calls again once it serves', async () => {
     const rr = client({ endpoints: [a.address, b.address, c.address], policy: 'round_robin' });
     await allServing(rr, 3);
     await b.setServing(false);
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      const health = () => rr.stats().endpoints.find((e) => e.address === b.address)!.health;
+      await eventually(() => health() === 'NOT_SERVING', 10_000, 'b NOT_SERVING');
       const served = await servedDuring([a, b, c], async () => expect(await load(rr, 200, 8)).toEqual([]));
       expect(served).toEqual([100, 0, 100]);
     } finally {
@@ -192,35 +236,43 @@ describe('health', () => {
 });
 
 describe('failure', () => {
-  it('loses no call when a replica is killed with SIGKILL under 32 calls in flight for 10 s, retrying within the budget', async () => {
+  it('loses no call when a replica is killed with SIGKILL under 32 calls in flight, retrying within the budget', async () => {
     const victim = await startReplica(repository);
     extra.push(victim);
     const target = client({ endpoints: [a.address, b.address, victim.address], policy: 'least_request' });
     await allServing(target, 3);
     const failures: Error[] = [];
     let answered = 0;
-    const until = Date.now() + 10_000;
-    setTimeout(() => victim.process.kill('SIGKILL'), 3000);
+    let answeredAtKill: number | undefined;
+    const victimInflight = () => target.stats().endpoints.find((e) => e.address === victim.address)!.inflight;
+    // Killed once 300 calls are answered and some are in flight on it; traffic goes on for 1,000
+    // answers after that (counts, not a clock, so a busy machine only makes it slower).
+    const kill = (): void => {
+      if (answeredAtKill !== undefined || answered < 300 || victimInflight() === 0) return;
+      answeredAtKill = answered;
+      victim.process.kill('SIGKILL');
+    };
     await Promise.all(
       Array.from({ length: 32 }, async (_, worker) => {
-        for (let i = 0; Date.now() < until; i++) {
+        for (let i = 0; answeredAtKill === undefined || answered < answeredAtKill + 1000; i++) {
           await target.predict('tiny_mlp', input(worker * 100_000 + i)).then(
             () => answered++,
             (error: Error) => failures.push(error),
           );
+          kill();
         }
       }),
     );
     expect(failures.map((f) => f.message)).toEqual([]);
-    expect(answered).toBeGreaterThan(1000);
+    expect(answered).toBeGreaterThanOrEqual(1300);
+    await eventually(() => target.stats().endpoints.find((e) => e.address === victim.address)!.health === 'UNREACHABLE', 10_000, 'victim UNREACHABLE');
     const stats = target.stats();
     // Calls in flight on the killed replica were retried elsewhere; gRPC's budget (100 tokens,
     // retries while more than 50 remain) allows at most 50 + 0.1 per success.
     expect(stats.retries).toBeGreaterThan(0);
     expect(stats.retries).toBeLessThanOrEqual(50 + 0.1 * answered);
     expect(stats.retriesRefused).toBe(0);
-    expect(stats.endpoints.find((e) => e.address === victim.address)!.health).toBe('UNREACHABLE');
-  }, 30_000);
+  }, 60_000);
 
   it('ejects a replica whose calls keep failing, and takes it back after the ejection time', async () => {
     // A replica that answers UNAVAILABLE: its model is unloaded.
@@ -234,12 +286,24 @@ describe('failure', () => {
       outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 500 },
     });
     await allServing(target, 2);
-    const failures = await load(target, 40, 1);
-    // Three failures in a row eject it; after that every call goes to the healthy replica.
-    expect(failures).toHaveLength(3);
-    expect(target.stats().endpoints.find((e) => e.address === broken.address)!.ejected).toBe(true);
-    await new Promise((r) => setTimeout(r, 600));
-    expect(target.stats().endpoints.find((e) => e.address === broken.address)!.ejected).toBe(false);
+    const ejected = () => target.stats().endpoints.find((e) => e.address === broken.address)!.ejected;
+    // One call at a time; for each failed one, when it started and when it ended.
+    const failed: Array<{ start: number; end: number }> = [];
+    let ejectedAfterThird = false;
+    for (let i = 0; i < 40; i++) {
+      const start = performance.now();
+      await target.predict('tiny_mlp', input(i)).catch(() => {
+        failed.push({ start, end: performance.now() });
+        if (failed.length === 3) ejectedAfterThird = ejected();
+      });
+    }
+    // Three failures in a row eject it: from then on calls go to the healthy replica, and the
+    // broken one gets another only once 500 ms have passed since the third failure began (a busy
+    // machine may let that happen within the 40 calls, and only after the ejection ended).
+    expect(failed.length).toBeGreaterThanOrEqual(3);
+    expect(ejectedAfterThird).toBe(true);
+    for (const later of failed.slice(3)) expect(later.end - failed[2]!.start).toBeGreaterThanOrEqual(500);
+    await eventually(() => !ejected(), 10_000, 'taken back after the ejection');
   });
 });
 
@@ -263,6 +327,12 @@ describe('rolling restart', () => {
         }
       }),
     );
+    // After each step, traffic flows again before the next (answers counted, not a clock waited).
+    const progress = async (what: string): Promise<void> => {
+      const mark = answered;
+      await eventually(() => answered >= mark + 100 || failures.length > 0, 30_000, `100 answers after ${what}`);
+    };
+    await progress('the start');
     for (let i = 0; i < fleet.length; i++) {
       const old = fleet[i]!;
       const fresh = await startReplica(repository);
@@ -272,28 +342,29 @@ describe('rolling restart', () => {
       // accepted calls finish, new ones are refused (the SDK retries them elsewhere), then exit.
       await old.stop('SIGTERM');
       list = list.filter((e) => e.address !== old.address);
+      await progress(`replacing replica ${i}`);
     }
-    await new Promise((r) => setTimeout(r, 500));
     stop = true;
     await traffic;
     expect(failures).toEqual([]);
-    expect(answered).toBeGreaterThan(500);
-  }, 60_000);
+    expect(answered).toBeGreaterThanOrEqual(400);
+  }, 120_000);
 });
 
 describe('drain by admin call', () => {
   it('ModelAdmin/Drain turns the replica NOT_SERVING, finishes calls in flight, and the process exits', async () => {
-    const replica = await startReplica(repository, 200);
+    const replica = await startReplica(repository, 500);
     extra.push(replica);
     const target = client({ endpoints: [replica.address], retry: false });
     await allServing(target, 1);
-    const inFlight = target.predict('tiny_mlp', input(1)); // answered after 200 ms
-    await new Promise((r) => setTimeout(r, 50));
+    const inFlight = target.predict('tiny_mlp', input(1)); // answered 500 ms after its run
+    // Counted once its run is done, before the added delay: the call is accepted by then.
+    await eventually(async () => (await replica.served()) === 1, 10_000, 'the call accepted');
     const exited = new Promise<number | null>((resolve) => replica.process.once('exit', resolve));
     await unary((cb) => replica.admin.Drain({ grace_ms: 5000 }, cb));
     expect((await inFlight).outputs['output']!.shape).toEqual([1, 3]);
     expect(await exited).toBe(0);
-    await eventually(() => target.stats().endpoints[0]!.health !== 'SERVING', 2000, 'not serving after drain');
+    await eventually(() => target.stats().endpoints[0]!.health !== 'SERVING', 10_000, 'not serving after drain');
   });
 });
 
@@ -303,11 +374,11 @@ describe('discovery', () => {
     const target = client({ endpoints: pollingResolver(async () => list, 200), policy: 'round_robin' });
     await allServing(target, 2);
     list = [...list, { address: c.address }];
-    await eventually(() => target.stats().endpoints.some((e) => e.address === c.address && e.health === 'SERVING'), 2000, 'c added');
+    await eventually(() => target.stats().endpoints.some((e) => e.address === c.address && e.health === 'SERVING'), 10_000, 'c added');
     let served = await servedDuring([a, b, c], async () => expect(await load(target, 90, 6)).toEqual([]));
     expect(served[2]).toBeGreaterThan(20);
     list = list.filter((e) => e.address !== c.address);
-    await eventually(() => !target.addresses.includes(c.address), 2000, 'c removed');
+    await eventually(() => !target.addresses.includes(c.address), 10_000, 'c removed');
     served = await servedDuring([a, b, c], async () => expect(await load(target, 90, 6)).toEqual([]));
     expect(served[2]).toBe(0);
   });

@@ -2,6 +2,9 @@
  * Overload: far more calls than a model can serve at once. The server keeps answering: what does
  * not fit the queue gets RESOURCE_EXHAUSTED at once, what waits past its deadline gets
  * DEADLINE_EXCEEDED, the rest are served, health checks answer throughout, memory stays bounded.
+ * How fast the refusals come is a speed claim, measured by `bench:overload` (p99 of the
+ * RESOURCE_EXHAUSTED answers, apps/bench/src/overload.ts), not asserted here, where a busy machine
+ * would make any wall-clock bound flaky.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,8 +40,10 @@ describe('overload', () => {
     };
     const health = new definition.grpc.health.v1.Health(t.server.address, credentials.createInsecure());
     const request = { model_name: 'cnn', inputs: [wire(fp32('input', [1, 1, 28, 28], sampleValues(784, 3)))] };
+    const samplesRun = () => t.server.registry.statistics('cnn').reduce((n, v) => n + v.inferenceCount, 0);
+    const samplesBefore = samplesRun();
     const rssBefore = process.memoryUsage().rss;
-    const outcomes = new Map<string, number[]>();
+    const counts: Record<string, number> = {};
     const started = performance.now();
     let healthChecks = 0;
     let done = false;
@@ -53,12 +58,11 @@ describe('overload', () => {
     await Promise.all(
       Array.from({ length: 3000 }, (_, i) =>
         new Promise<void>((resolve) => {
-          const sent = performance.now();
           // Half the calls have a tight deadline, half a generous one.
           const deadline = Date.now() + (i % 2 === 0 ? 150 : 20_000);
           t.predictor.Predict(request, new Metadata(), { deadline }, (error: ServiceError | null) => {
             const name = error === null ? 'OK' : status[error.code]!;
-            outcomes.set(name, [...(outcomes.get(name) ?? []), performance.now() - sent]);
+            counts[name] = (counts[name] ?? 0) + 1;
             resolve();
           });
         }),
@@ -68,15 +72,19 @@ describe('overload', () => {
     await checking;
     health.close();
     const seconds = (performance.now() - started) / 1000;
-    const counts = Object.fromEntries([...outcomes].map(([k, v]) => [k, v.length]));
     console.info(`overload: 3000 calls in ${seconds.toFixed(1)} s: ${JSON.stringify(counts)}; ${healthChecks} health checks answered`);
     expect(counts['OK']).toBeGreaterThan(0);
-    // What does not fit the queue is refused at once, not after waiting.
-    const refused = (outcomes.get('RESOURCE_EXHAUSTED') ?? []).sort((a, b) => a - b);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(refused[Math.floor(refused.length / 2)]!).toBeLessThan(1000);
+    // What does not fit the queue (8 waiting, one instance) is refused rather than queued.
+    expect(counts['RESOURCE_EXHAUSTED']).toBeGreaterThan(0);
+    // Refused calls never ran: the model ran every answered call's sample, and beyond those only
+    // calls whose deadline passed while they ran.
+    const ran = samplesRun() - samplesBefore;
+    expect(ran).toBeGreaterThanOrEqual(counts['OK']!);
+    expect(ran).toBeLessThanOrEqual(counts['OK']! + (counts['DEADLINE_EXCEEDED'] ?? 0));
     expect(Object.keys(counts).every((k) => ['OK', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED'].includes(k))).toBe(true);
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(3000);
+    // The checking loop runs at least once (it starts before the calls and is awaited), and every
+    // check it made during the overload answered SERVING.
     expect(healthChecks).toBeGreaterThan(0);
     // Memory: 3,000 requests of 3 KiB each held at once would be ~9 MiB; allow generous slack.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);

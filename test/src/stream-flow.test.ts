@@ -2,8 +2,9 @@ import { FakeBackend, gate } from '@modelserve/core/testing';
 import type { NamedTensor } from '@modelserve/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { put } from './support/fixtures.js';
-import { startTestServer, type TestServer } from './support/server.js';
-import { collect, eventually } from './support/stream.js';
+import { startTestServer, unary, type TestServer } from './support/server.js';
+import { eventually } from './support/eventually.js';
+import { collect } from './support/stream.js';
 import { fp32, wire } from './support/tensors.js';
 import { mkdtemp } from 'node:fs/promises';
 import http2 from 'node:http2';
@@ -92,6 +93,8 @@ describe('PredictStream flow control', () => {
     const serialize = loadGrpcObject(loadPackageDefinition).modelserve.v1.Predictor.service.PredictStream.requestSerialize;
     for (let i = 0; i < 200; i++) stream.write(frame(serialize(x(String(i), 'big'))));
     stream.end();
+    // Reading has begun (so the check below is not vacuous); then time for it to over-read, if it would.
+    await eventually(() => backend.runs.length >= 8);
     await new Promise((r) => setTimeout(r, 300));
     // In flight (8) plus what the transport buffers (grpc-js's 16 messages and one HTTP/2 window).
     expect(backend.runs.length).toBeLessThan(40);
@@ -109,14 +112,19 @@ describe('PredictStream flow control', () => {
     // `single` has one instance: the first request runs (held at the gate), the rest wait in its queue.
     for (let i = 0; i < 10; i++) call.write(x(String(i), 'single'));
     await eventually(() => backend.runs.length === 1);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the other nine reach the queue (if not, they never run either)
     call.cancel();
     const { error } = await done;
     expect(error?.message).toMatch(/Cancelled/);
-    // The client sees its own cancel at once; give the server's RST_STREAM time to arrive.
-    await new Promise((r) => setTimeout(r, 200));
+    // The client sees its own cancel at once. A call answered after it on the same connection shows
+    // the server has read the RST_STREAM, which it reads in order, before that call's request.
+    await unary((cb) => server.predictor.Predict(x('after', 'big'), cb));
+    const single = () => server.server.registry.statistics('single')[0]!;
+    const dropped = single().failureCount;
     release();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(backend.runs.length).toBe(1);
+    // The held run is counted once it ends, after its instance took whatever was still queued.
+    await eventually(() => single().requestCount === 1);
+    expect(backend.runs.filter((r) => r.label.includes("'single'"))).toHaveLength(1);
+    expect(single()).toMatchObject({ requestCount: 1, failureCount: dropped });
   });
 });

@@ -3,6 +3,7 @@ import { demoMlp } from '@modelserve/model-zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureRepository } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { eventually } from './support/eventually.js';
 import { collect } from './support/stream.js';
 import { decoded, fp32, maxAbsDiff, sampleValues, wire } from './support/tensors.js';
 
@@ -84,39 +85,50 @@ describe('PredictStream', () => {
 });
 
 describe('PredictStream while the server drains', () => {
+  // Long enough that ending before it shows the drain did not wait for it, whatever the machine's load.
+  const graceMs = 20_000;
+
   it('answers what it accepted, reads nothing more, ends with UNAVAILABLE, and lets the server exit before the grace period', async () => {
     const slow = await startTestServer({ modelRepository: await fixtureRepository(), inferenceDelayMs: 300 });
     try {
       const call = slow.predictor.PredictStream();
       const done = collect(call);
+      const answered = () => slow.server.registry.statistics('mnist_mlp').reduce((n, v) => n + v.requestCount, 0);
+      const before = answered();
       for (let i = 0; i < 5; i++) call.write(request(i).message);
-      await new Promise((r) => setTimeout(r, 100)); // the five are accepted and running
+      // The five are accepted: each is counted once its run is done, before the 300 ms the server adds.
+      await eventually(() => answered() === before + 5);
       const started = Date.now();
-      const closed = slow.server.close(10_000);
+      const closed = slow.server.close(graceMs);
       for (let i = 5; i < 8; i++) call.write(request(i).message); // after the drain began: never accepted
       const { responses, error } = await done;
       expect(responses.map((r) => [r.id, r.result]).sort()).toEqual(['0', '1', '2', '3', '4'].map((id) => [id, 'response']));
       expect(error).toMatchObject({ code: status.UNAVAILABLE });
       expect((error as Error).message).toMatch(/server is draining: every accepted request of this stream was answered/);
       await closed;
-      expect(Date.now() - started).toBeLessThan(2_000);
+      // Closed once the accepted requests were answered, not when the grace period ran out.
+      expect(Date.now() - started).toBeLessThan(graceMs);
     } finally {
       await slow.close();
     }
-  });
+  }, 2 * graceMs);
 
   it('ends an idle stream with UNAVAILABLE at once', async () => {
     const idle = await startTestServer({ modelRepository: await fixtureRepository() });
     try {
       const call = idle.predictor.PredictStream();
       const done = collect(call);
-      await new Promise((r) => setTimeout(r, 50));
+      // Open on the server for sure: one request answered, then nothing in flight.
+      const answered = new Promise((resolve) => call.once('data', resolve));
+      call.write(request(0).message);
+      await answered;
       const started = Date.now();
-      await idle.server.close(10_000);
-      expect(await done).toMatchObject({ responses: [], error: { code: status.UNAVAILABLE } });
-      expect(Date.now() - started).toBeLessThan(1_000);
+      await idle.server.close(graceMs);
+      expect(await done).toMatchObject({ responses: [{ id: '0', result: 'response' }], error: { code: status.UNAVAILABLE } });
+      // At once: not after the grace period.
+      expect(Date.now() - started).toBeLessThan(graceMs);
     } finally {
       await idle.close();
     }
-  });
+  }, 2 * graceMs);
 });

@@ -13,12 +13,3 @@ export function collect(call: ClientDuplexStream<PredictRequest, PredictStreamRe
     call.on('error', (error: Error) => resolve({ responses, error }));
   });
 }
-
-/** Resolves once `predicate` holds, polling; rejects after `timeoutMs`. */
-export async function eventually(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
