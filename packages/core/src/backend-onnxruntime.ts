@@ -16,8 +16,8 @@ import { ModelServeError } from './errors.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
 import type { DataType, NamedTensor, NumericTensorData } from './tensor.js';
 
-// Resolves from both src/ (tests) and dist/ (builds): the worker always runs compiled.
-const workerUrl = new URL('../dist/backend-onnxruntime-worker.js', import.meta.url);
+// A plain JavaScript file next to this one, in src/ (tests) as in dist/ (builds): no build needed to test.
+const workerUrl = new URL('./backend-onnxruntime-worker.js', import.meta.url);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
