@@ -102,4 +102,34 @@ describe('onnxruntime backend', () => {
     (y!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
     expect((instance as unknown as { restarts: number }).restarts).toBe(1);
   });
+
+  it('fails an instance for good, with the reason, when its worker dies and the model no longer loads', async () => {
+    const modelFile = path.join(dir, 'broken-later.onnx');
+    await writeFile(modelFile, mlp({ seed: 7 }).bytes);
+    const reasons: string[] = [];
+    let failed!: () => void;
+    const failure = new Promise<void>((resolve) => (failed = resolve));
+    const label = "model 'broken-later' version 1";
+    const onFailed = (reason: string): void => {
+      reasons.push(reason);
+      failed();
+    };
+    const instance = await backend.createInstance({ label, modelFile, intraOpThreads: 1, onFailed });
+    instances.push(instance);
+    const run = () => instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: new Float32Array(784) }], []);
+    await run();
+    // The file is broken on disk, then the worker dies: its replacement cannot load the model.
+    await writeFile(modelFile, 'not an onnx model');
+    await (instance as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const waiting = run(); // waits for the restart
+    await failure;
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(/^worker exited with code 1 and could not restart: onnxruntime cannot load model 'broken-later' version 1: .+/);
+    const unavailable = { code: 'Unavailable', message: `${label}: ${reasons[0]}` };
+    await expect(waiting).rejects.toMatchObject(unavailable);
+    await expect(run()).rejects.toMatchObject(unavailable);
+    expect((instance as unknown as { restarts: number }).restarts).toBe(1);
+    await instance.close();
+    expect(reasons).toHaveLength(1);
+  });
 });

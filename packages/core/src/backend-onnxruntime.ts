@@ -16,8 +16,8 @@ import { ModelServeError } from './errors.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
 import type { DataType, NamedTensor, NumericTensorData } from './tensor.js';
 
-// Resolves from both src/ (tests) and dist/ (builds): the worker always runs compiled.
-const workerUrl = new URL('../dist/backend-onnxruntime-worker.js', import.meta.url);
+// A plain JavaScript file next to this one, in src/ (tests) as in dist/ (builds): no build needed to test.
+const workerUrl = new URL('./backend-onnxruntime-worker.js', import.meta.url);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -43,6 +43,8 @@ class OnnxRuntimeInstance implements ModelInstance {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  /** Why runs are refused once closed: unloaded, or failed for good. */
+  private closedWhy = '';
   /** Set while a worker that died is being replaced; runs wait for it. */
   private restarting: Promise<void> | undefined;
   /** Workers started to replace ones that died. */
@@ -80,7 +82,9 @@ class OnnxRuntimeInstance implements ModelInstance {
 
   /**
    * A worker that dies (a crash in onnxruntime, an out-of-memory kill of the thread) fails the
-   * runs it held with Internal and is replaced by a new one; runs meanwhile wait for it.
+   * runs it held with Internal and is replaced by a new one; runs meanwhile wait for it. When the
+   * new one cannot load the model (the file was removed or broken since), the instance fails for
+   * good and says so through `onFailed`.
    */
   private died(worker: Worker, reason: string): void {
     if (this.closed || worker !== this.worker) return;
@@ -99,13 +103,16 @@ class OnnxRuntimeInstance implements ModelInstance {
       },
       (error: unknown) => {
         this.restarting = undefined;
-        this.fail(`${reason}, and it could not restart: ${(error as Error).message}`);
+        if (this.closed) return;
+        const why = `${reason} and could not restart: ${(error as Error).message}`;
+        this.fail(`${this.label}: ${why}`);
+        this.options.onFailed?.(why);
       },
     );
   }
 
   run(inputs: NamedTensor[], outputs: readonly string[], options: RunOptions = {}): Promise<NamedTensor[]> {
-    if (this.closed) return Promise.reject(new ModelServeError('Unavailable', `${this.label} is unloading`));
+    if (this.closed) return Promise.reject(new ModelServeError('Unavailable', this.closedWhy));
     if (this.restarting !== undefined) return this.restarting.then(() => this.run(inputs, outputs, options));
     const transfer: ArrayBuffer[] = [];
     const movable = options.movable === true;
@@ -119,8 +126,7 @@ class OnnxRuntimeInstance implements ModelInstance {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    this.fail(`${this.label} was unloaded`);
+    this.fail(`${this.label} was unloaded`, `${this.label} is unloading`);
     await this.worker.terminate();
   }
 
@@ -141,8 +147,10 @@ class OnnxRuntimeInstance implements ModelInstance {
     }
   }
 
-  private fail(reason: string): void {
+  /** Closes the instance to runs: pending ones fail with `Unavailable` and `reason`, later ones with `later`. */
+  private fail(reason: string, later = reason): void {
     this.closed = true;
+    this.closedWhy = later;
     for (const pending of this.pending.values()) pending.reject(new ModelServeError('Unavailable', reason));
     this.pending.clear();
   }

@@ -7,6 +7,11 @@ export interface InstanceOptions {
   label: string;
   modelFile: string;
   intraOpThreads: number;
+  /**
+   * Called once, with why, if the instance stops serving for good while open (its worker died and
+   * a new one could not load the model). Its runs then fail with `Unavailable`.
+   */
+  onFailed?: ((reason: string) => void) | undefined;
 }
 
 /** How one run may treat its inputs. */

@@ -36,6 +36,8 @@ export { OnnxRuntimeBackend } from './backend-onnxruntime.js';
 export type { InferenceJob, Scheduler } from './scheduler.js';
 export { DynamicBatcher } from './scheduler-dynamic-batcher.js';
 export type { DynamicBatcherOptions } from './scheduler-dynamic-batcher.js';
+export { systemClock } from './scheduler-clock.js';
+export type { Clock } from './scheduler-clock.js';
 export { VersionStats } from './statistics.js';
 export type { Distribution, VersionComparison, VersionStatistics } from './statistics.js';
 export { silentLogger } from './logger.js';

@@ -5,7 +5,8 @@ import type { VersionState } from './metadata.js';
 const transitions: Readonly<Record<VersionState, readonly VersionState[]>> = {
   UNAVAILABLE: ['LOADING'],
   LOADING: ['READY', 'FAILED'],
-  READY: ['UNLOADING'],
+  // READY → FAILED: every instance stopped for good (a worker died and could not restart).
+  READY: ['UNLOADING', 'FAILED'],
   UNLOADING: ['UNAVAILABLE'],
   FAILED: ['LOADING', 'UNAVAILABLE'],
 };

@@ -9,20 +9,25 @@ import type { ModelSignature, VersionState, VersionStatus } from './metadata.js'
 import type { Scheduler } from './scheduler.js';
 import { DynamicBatcher } from './scheduler-dynamic-batcher.js';
 import { VersionStats } from './statistics.js';
-import type { DataType, NamedTensor, NumericTensorData } from './tensor.js';
+import { warmUp } from './model-version-warmup.js';
 
 /**
  * One version of a model and its lifecycle. Operations on a version run one after another, so a
- * load and an unload never interleave.
+ * load and an unload never interleave. An instance that fails for good leaves its scheduler; the
+ * version serves on the others and, once none is left, is FAILED with the reason.
  */
 export class ModelVersion {
   state: VersionState = 'UNAVAILABLE';
   reason = 'not loaded';
   signature: ModelSignature | undefined;
-  scheduler: Scheduler | undefined;
+  scheduler: DynamicBatcher | undefined;
   /** Counts and durations since the version last loaded. */
   stats = new VersionStats();
   private instances: ModelInstance[] = [];
+  /** The scheduler each instance serves in (a replaced generation's too, while it drains). */
+  private readonly schedulerOf = new WeakMap<ModelInstance, DynamicBatcher>();
+  /** Instances that failed for good before a scheduler took them (during warm-up). */
+  private readonly failedEarly = new WeakMap<ModelInstance, string>();
   private pending: Promise<void> = Promise.resolve();
   /** sha256 of the model file that is loaded. */
   private hash: string | undefined;
@@ -77,11 +82,7 @@ export class ModelVersion {
 
   /** Creates and warms up the instances; closes them and throws if any fails. */
   private async start(backend: Backend, modelFile: string, config: ModelConfig, logger: Logger): Promise<{ instances: ModelInstance[]; signature: ModelSignature }> {
-    const created = await Promise.allSettled(
-      Array.from({ length: config.instances.count }, () =>
-        backend.createInstance({ label: this.label, modelFile, intraOpThreads: config.instances.intra_op_threads }),
-      ),
-    );
+    const created = await Promise.allSettled(Array.from({ length: config.instances.count }, () => this.createInstance(backend, modelFile, config, logger)));
     const instances = created.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failure = created.find((r) => r.status === 'rejected');
     try {
@@ -89,6 +90,8 @@ export class ModelVersion {
       const signature = instances[0]!.signature;
       checkBatchable(this.label, signature, config.max_batch_size);
       if (config.warmup) await warmUp(this.label, instances, signature, logger);
+      const lost = instances.map((i) => this.failedEarly.get(i));
+      if (lost.every((reason) => reason !== undefined)) throw new Error(`every instance failed while warming up: ${lost[0]}`);
       return { instances, signature };
     } catch (error) {
       await Promise.all(instances.map((i) => i.close()));
@@ -96,9 +99,45 @@ export class ModelVersion {
     }
   }
 
-  private schedulerFor(instances: ModelInstance[], config: ModelConfig): Scheduler {
+  /** One instance, which reports to `instanceFailed` if it stops serving for good (never before it is created). */
+  private async createInstance(backend: Backend, modelFile: string, config: ModelConfig, logger: Logger): Promise<ModelInstance> {
+    const onFailed = (reason: string): void => this.instanceFailed(instance, reason, logger);
+    const instance = await backend.createInstance({ label: this.label, modelFile, intraOpThreads: config.instances.intra_op_threads, onFailed });
+    return instance;
+  }
+
+  /**
+   * Takes a failed instance out of its scheduler. The version keeps serving on the others (the
+   * failure is logged); once none is left it moves to FAILED with the reason, which health sees.
+   */
+  private instanceFailed(instance: ModelInstance, reason: string, logger: Logger): void {
+    const scheduler = this.schedulerOf.get(instance);
+    if (scheduler === undefined) {
+      this.failedEarly.set(instance, reason);
+      return;
+    }
+    scheduler.remove(instance, reason);
+    if (scheduler !== this.scheduler) return; // a replaced generation, draining
+    const left = scheduler.instances;
+    logger.error({ model: this.model, version: this.version, reason, instancesLeft: left }, left > 0 ? 'model instance failed; the others keep serving' : 'model version failed: no instance left');
+    if (left === 0) void this.serially(() => this.failServing(scheduler, reason));
+  }
+
+  /** READY → FAILED once `scheduler`, still the one serving, has no instance left. */
+  private async failServing(scheduler: DynamicBatcher, reason: string): Promise<void> {
+    if (this.state !== 'READY' || this.scheduler !== scheduler) return;
+    const instances = this.instances;
+    this.instances = [];
+    this.scheduler = undefined;
+    this.hash = undefined;
+    this.move('FAILED', `its last instance failed: ${reason}`);
+    await scheduler.drain();
+    await Promise.all(instances.map((i) => i.close()));
+  }
+
+  private schedulerFor(instances: ModelInstance[], config: ModelConfig): DynamicBatcher {
     const batching = config.dynamic_batching;
-    return new DynamicBatcher(instances, {
+    const scheduler = new DynamicBatcher(instances, {
       label: this.label,
       batching: batching !== undefined,
       maxBatchSize: config.max_batch_size,
@@ -111,6 +150,12 @@ export class ModelVersion {
       shedByDeadline: config.shed_by_deadline,
       stats: this.stats,
     });
+    for (const instance of instances) {
+      this.schedulerOf.set(instance, scheduler);
+      const failed = this.failedEarly.get(instance);
+      if (failed !== undefined) scheduler.remove(instance, failed);
+    }
+    return scheduler;
   }
 
   /** Swaps in new instances for a changed file; on failure the old ones keep serving. */
@@ -195,53 +240,6 @@ export class ModelVersion {
 /** The sha256 of a file's content, so a file replaced in place is seen whatever its mtime. */
 async function fileHash(file: string): Promise<string> {
   return createHash('sha256').update(await readFile(file)).digest('hex');
-}
-
-/**
- * Runs every instance once on zeros of the model's input shapes (variable dimensions 1, an open
- * rank as [1]), so the first real request does not pay for onnxruntime's first run. A model that
- * cannot run on zeros is logged and served all the same.
- */
-async function warmUp(label: string, instances: readonly ModelInstance[], signature: ModelSignature, logger: Logger): Promise<void> {
-  const inputs = (): NamedTensor[] =>
-    signature.inputs.map((spec) => {
-      const shape = (spec.shape ?? [1]).map((d) => (d < 0 ? 1 : d));
-      const count = shape.reduce((a, b) => a * b, 1);
-      const data = spec.datatype === 'BYTES' ? Array.from({ length: count }, () => new Uint8Array(0)) : zeros(spec.datatype, count);
-      return { name: spec.name, datatype: spec.datatype, shape, data } as NamedTensor;
-    });
-  const started = performance.now();
-  const results = await Promise.allSettled(instances.map((instance) => instance.run(inputs(), [], { movable: true })));
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed !== undefined) logger.warn({ label, reason: (failed.reason as Error).message }, 'warm-up on zero inputs failed; serving without it');
-  else logger.info({ label, instances: instances.length, ms: Math.round(performance.now() - started) }, 'warmed up');
-}
-
-function zeros(datatype: Exclude<DataType, 'BYTES'>, count: number): NumericTensorData {
-  switch (datatype) {
-    case 'INT64':
-      return new BigInt64Array(count);
-    case 'UINT64':
-      return new BigUint64Array(count);
-    case 'FP64':
-      return new Float64Array(count);
-    case 'FP32':
-      return new Float32Array(count);
-    case 'INT32':
-      return new Int32Array(count);
-    case 'UINT32':
-      return new Uint32Array(count);
-    case 'INT16':
-      return new Int16Array(count);
-    case 'UINT16':
-    case 'FP16':
-    case 'BF16':
-      return new Uint16Array(count);
-    case 'INT8':
-      return new Int8Array(count);
-    default:
-      return new Uint8Array(count);
-  }
 }
 
 function checkBatchable(label: string, signature: ModelSignature, maxBatchSize: number): void {

@@ -157,4 +157,24 @@ describe('model registry', () => {
       reason: "model 'm' version 1: max_batch_size 4 needs a variable first dimension on 'x', got [1,2]",
     });
   });
+
+  it('never gives requests to an instance that failed for good while warming up; when every one did, the version is FAILED', async () => {
+    const root = await repository({ 'm/config.yaml': 'instances: {count: 2}\n', 'm/1/model.onnx': '', 'n/config.yaml': 'instances: {count: 2}\n', 'n/1/model.onnx': '' });
+    let warmed = 0;
+    const backend: FakeBackend = new FakeBackend((file) => ({
+      ...scaler(1),
+      run: (inputs) => {
+        // The first warm-up run of m kills instance 0; n's warm-up kills both of its instances.
+        const of = (model: string) => backend.instances.filter((i) => i.label.includes(`'${model}'`));
+        if (file.includes('/m/') && warmed++ === 0) of('m')[0]!.fail('died warming up');
+        if (file.includes('/n/')) for (const i of of('n')) i.fail('died warming up');
+        return scaler(1).run(inputs, []);
+      },
+    }));
+    const registry = await ModelRegistry.open({ repository: root, backend });
+    expect(registry.status('m').versions).toEqual([{ version: 1, state: 'READY', reason: '' }]);
+    const answers = await Promise.allSettled(Array.from({ length: 4 }, () => registry.infer({ model: 'm', inputs: x([1, 1]) })));
+    expect(answers.map((a) => a.status)).toEqual(Array(4).fill('fulfilled'));
+    expect(registry.status('n').versions).toEqual([{ version: 1, state: 'FAILED', reason: 'every instance failed while warming up: died warming up' }]);
+  });
 });

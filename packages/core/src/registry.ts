@@ -1,14 +1,15 @@
 import type { Backend } from './backend.js';
 import { OnnxRuntimeBackend } from './backend-onnxruntime.js';
 import { compareOutputs } from './compare-outputs.js';
-import { configRouting, defaultModelConfig, readModelConfig, selectVersions, versionPolicy, type ModelConfig } from './config.js';
+import { readModelConfig, type ModelConfig } from './config.js';
 import { ModelServeError } from './errors.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ModelMetadata, ModelStatus } from './metadata.js';
 import { ModelVersion } from './model-version.js';
 import { checkModelName, ModelRepository, parseVersion } from './repository.js';
-import { checkRouting, ModelRouter, type Routing } from './router.js';
+import { RegisteredModel } from './registry-model.js';
+import { checkRouting, type Routing } from './router.js';
 import type { InferenceJob } from './scheduler.js';
 import type { NamedTensor } from './tensor.js';
 import type { VersionStatistics } from './statistics.js';
@@ -28,24 +29,12 @@ export interface RegistryOptions {
   maxLoadedModels?: number;
 }
 
-interface ModelRecord {
-  name: string;
-  config: ModelConfig;
-  /** Set when config.yaml is invalid: every version is FAILED with it. */
-  configError: string | undefined;
-  versions: Map<number, ModelVersion>;
-  /** Routing of requests that name no version; config.yaml's routing until changed at run time. */
-  router: ModelRouter;
-  /** config.yaml's routing as last applied, so a reload resets the routing only when the file changed it. */
-  configRouting: string;
-}
-
 /**
  * The models of a repository, their versions and lifecycles, and the entry point for inference.
  * Transport-free: servers call `infer` and map `ModelServeError` codes to their statuses.
  */
 export class ModelRegistry {
-  private readonly models = new Map<string, ModelRecord>();
+  private readonly models = new Map<string, RegisteredModel>();
   private readonly listeners = new Set<(model: string) => void>();
   private readonly repository: ModelRepository;
   private readonly backend: Backend;
@@ -91,9 +80,7 @@ export class ModelRegistry {
 
   /** One model's versions and default version; `NotFound` for an unknown model. */
   status(name: string): ModelStatus {
-    const record = this.record(name);
-    const versions = [...record.versions.values()].sort((a, b) => a.version - b.version).map((v) => v.status());
-    return { name, defaultVersion: this.defaultVersion(record)?.version, versions };
+    return this.record(name).status();
   }
 
   /**
@@ -104,7 +91,7 @@ export class ModelRegistry {
     const record = this.models.get(name);
     if (record === undefined) return false;
     const wanted = parseVersion(name, version);
-    const slot = wanted === undefined ? this.defaultVersion(record) : record.versions.get(wanted);
+    const slot = wanted === undefined ? record.defaultVersion() : record.versions.get(wanted);
     return slot?.state === 'READY';
   }
 
@@ -116,7 +103,7 @@ export class ModelRegistry {
   /** A ready version's inputs, outputs and status; the default version when `version` is empty. */
   metadata(name: string, version?: string | number): ModelMetadata {
     const record = this.record(name);
-    const slot = this.pick(record, version);
+    const slot = record.pick(version);
     const { signature } = slot.ready();
     return {
       name,
@@ -156,18 +143,12 @@ export class ModelRegistry {
       throw error;
     });
     const onDisk = entry?.versions ?? [];
-    const record: ModelRecord = this.models.get(name) ?? { name, config: defaultModelConfig, configError: undefined, versions: new Map(), router: new ModelRouter(), configRouting: '' };
+    const record = this.models.get(name) ?? new RegisteredModel(name);
     this.models.set(name, record);
     try {
       if (entry !== undefined) record.config = await readModelConfig(entry.configFile, `${name}/config.yaml`);
       record.configError = undefined;
-      const routing = configRouting(record.config);
-      const routingKey = JSON.stringify(routing);
-      if (routingKey !== record.configRouting) {
-        checkRouting(name, routing, onDisk);
-        record.router.reset(routing);
-        record.configRouting = routingKey;
-      }
+      record.applyConfigRouting(onDisk);
     } catch (error) {
       record.configError = (error as Error).message;
       this.logger.error({ model: name, reason: record.configError }, 'model config is invalid');
@@ -179,17 +160,11 @@ export class ModelRegistry {
     if (wanted !== undefined && !onDisk.includes(wanted)) {
       throw new ModelServeError('NotFound', `model '${name}' has no version ${wanted} on disk; versions: ${onDisk.join(', ') || 'none'}`);
     }
-    const selected = wanted !== undefined ? [wanted] : selectVersions(versionPolicy(record.config), onDisk);
     await Promise.all(
-      [...record.versions.values()].map(async (slot) => {
-        if (record.configError !== undefined) {
-          if (wanted === undefined || slot.version === wanted) await slot.failConfig(record.configError, this.logger);
-        } else if (selected.includes(slot.version)) {
-          await slot.load(this.backend, this.repository.modelFile(name, slot.version), record.config, this.logger);
-        } else if (wanted === undefined) {
-          const reason = onDisk.includes(slot.version) ? 'not selected by version_policy' : 'removed from disk';
-          await slot.unload(this.logger, reason);
-        }
+      record.plan(wanted, onDisk).map((step) => {
+        if (step.step === 'load') return step.slot.load(this.backend, this.repository.modelFile(name, step.slot.version), record.config, this.logger);
+        if (step.step === 'unload') return step.slot.unload(this.logger, step.reason);
+        return step.slot.failConfig(step.reason, this.logger);
       }),
     );
     return this.status(name);
@@ -197,9 +172,7 @@ export class ModelRegistry {
 
   /** Frees a model's place under maxLoadedModels once none of its versions is loaded or loading. */
   private release(name: string): void {
-    const record = this.models.get(name);
-    const holds = record !== undefined && [...record.versions.values()].some((v) => v.state === 'READY' || v.state === 'LOADING' || v.state === 'UNLOADING');
-    if (!holds) this.active.delete(name);
+    if (this.models.get(name)?.holdsPlace() !== true) this.active.delete(name);
   }
 
   /**
@@ -216,7 +189,7 @@ export class ModelRegistry {
   /** Unloads a model (every version) or one version, after their accepted requests finish. */
   async unload(name: string, version?: string | number): Promise<ModelStatus> {
     const record = this.record(name);
-    await Promise.all(this.slots(record, version).map((slot) => slot.unload(this.logger)));
+    await Promise.all(record.slots(version).map((slot) => slot.unload(this.logger)));
     this.release(name);
     return this.status(name);
   }
@@ -241,7 +214,7 @@ export class ModelRegistry {
   /** Validates `request`, queues it on the version that answers it (and a copy on a shadow); throws for a request it refuses. */
   private enqueue(request: InferenceRequest): { version: number; answer: Promise<NamedTensor[]> } {
     const record = this.record(request.model);
-    const slot = this.pick(record, request.version, request.routingKey);
+    const slot = record.pick(request.version, request.routingKey);
     const { scheduler, signature } = slot.ready();
     const outputs = request.outputs ?? [];
     validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs, this.maxBytesElement);
@@ -255,13 +228,13 @@ export class ModelRegistry {
       priority: request.priority,
     };
     const answer = scheduler.enqueue(job);
-    const shadowVersion = request.version === undefined || request.version === '' ? record.router.shadowFor(slot.version, (v) => record.versions.get(v)?.state === 'READY') : undefined;
-    if (shadowVersion !== undefined) this.shadow(record, record.versions.get(shadowVersion)!, slot.version, job, answer);
+    const shadow = request.version === undefined || request.version === '' ? record.shadowFor(slot.version) : undefined;
+    if (shadow !== undefined) this.shadow(record, shadow, slot.version, job, answer);
     return { version: slot.version, answer };
   }
 
   /** Runs a copy of a request on the shadow version and records how its outputs compare; never fails the request. */
-  private shadow(record: ModelRecord, shadow: ModelVersion, answering: number, job: InferenceJob, answer: Promise<NamedTensor[]>): void {
+  private shadow(record: RegisteredModel, shadow: ModelVersion, answering: number, job: InferenceJob, answer: Promise<NamedTensor[]>): void {
     let copy: Promise<NamedTensor[]>;
     try {
       const { scheduler, signature } = shadow.ready();
@@ -305,7 +278,7 @@ export class ModelRegistry {
   statistics(name?: string, version?: string | number): VersionStatistics[] {
     const names = name === undefined || name === '' ? [...this.models.keys()].sort() : [this.record(name).name];
     return names.flatMap((model) => {
-      const slots = this.slots(this.models.get(model)!, version);
+      const slots = this.models.get(model)!.slots(version);
       return slots.sort((a, b) => a.version - b.version).map((slot) => slot.stats.snapshot(model, slot.version));
     });
   }
@@ -315,7 +288,7 @@ export class ModelRegistry {
     await Promise.all([...this.models.keys()].map((name) => this.unload(name)));
   }
 
-  private record(name: string): ModelRecord {
+  private record(name: string): RegisteredModel {
     checkModelName(name);
     const record = this.models.get(name);
     if (record === undefined) {
@@ -323,47 +296,6 @@ export class ModelRegistry {
       throw new ModelServeError('NotFound', `model '${name}' is not in the repository; models: ${known}`);
     }
     return record;
-  }
-
-  private slot(record: ModelRecord, version: number): ModelVersion {
-    const slot = record.versions.get(version);
-    if (slot === undefined) {
-      const known = [...record.versions.keys()].sort((a, b) => a - b).join(', ') || 'none';
-      throw new ModelServeError('NotFound', `model '${record.name}' has no version ${version}; versions: ${known}`);
-    }
-    return slot;
-  }
-
-  /** Every version of a model, or the one named. */
-  private slots(record: ModelRecord, version: string | number | undefined): ModelVersion[] {
-    const wanted = parseVersion(record.name, version);
-    return wanted === undefined ? [...record.versions.values()] : [this.slot(record, wanted)];
-  }
-
-  private pick(record: ModelRecord, version: string | number | undefined, routingKey?: string): ModelVersion {
-    const wanted = parseVersion(record.name, version);
-    if (wanted !== undefined) return this.slot(record, wanted);
-    const routed = record.router.choose((v) => record.versions.get(v)?.state === 'READY', routingKey);
-    const chosen = routed === undefined ? this.highestReady(record) : record.versions.get(routed);
-    if (chosen === undefined) {
-      throw new ModelServeError('Unavailable', `model '${record.name}' has no ready version`);
-    }
-    return chosen;
-  }
-
-  /** The routing's default version, else the highest ready one. */
-  private defaultVersion(record: ModelRecord): ModelVersion | undefined {
-    const configured = record.router.defaultVersion;
-    if (configured !== undefined) return record.versions.get(configured);
-    return this.highestReady(record);
-  }
-
-  private highestReady(record: ModelRecord): ModelVersion | undefined {
-    let best: ModelVersion | undefined;
-    for (const slot of record.versions.values()) {
-      if (slot.state === 'READY' && (best === undefined || slot.version > best.version)) best = slot;
-    }
-    return best;
   }
 
   private changed(name: string): void {

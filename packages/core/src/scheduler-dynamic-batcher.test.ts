@@ -1,58 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelInstance } from './backend.js';
-import { DynamicBatcher, type DynamicBatcherOptions } from './scheduler-dynamic-batcher.js';
+import { DynamicBatcher } from './scheduler-dynamic-batcher.js';
 import { ModelServeError } from './errors.js';
 import { VersionStats } from './statistics.js';
-import type { NamedTensor } from './tensor.js';
-import { gate } from './testing/fake-backend.js';
-
-/**
- * An instance whose runs wait until the test releases them, one at a time. Each run is logged as
- * the request ids it served (the first value of each request's rows) and its batch size. The
- * model doubles its input, so results show whether rows went back to the right requests.
- */
-function heldInstance(log: string[]): { instance: ModelInstance; release(): void } {
-  const gates: Array<() => void> = [];
-  const instance: ModelInstance = {
-    signature: { inputs: [], outputs: [] },
-    run: async (inputs) => {
-      const x = inputs[0]!;
-      log.push(`run ${x.shape[0]}: ${[...(x.data as Float32Array)].join(',')}`);
-      const g = gate();
-      gates.push(g.open);
-      await g.promise;
-      return [{ name: 'y', datatype: 'FP32', shape: x.shape, data: (x.data as Float32Array).map((v) => v * 2) }];
-    },
-    close: async () => undefined,
-  };
-  return { instance, release: () => gates.shift()?.() };
-}
-
-/** A request of `rows` rows of width `width`, every value `id`. */
-const job = (id: number, extra: object = {}, rows = 1, width = 1) => ({
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, width], data: new Float32Array(rows * width).fill(id) } as NamedTensor],
-  outputs: [] as string[],
-  ...extra,
-});
-
-const tick = () => new Promise((r) => setImmediate(r));
-
-function batcher(overrides: Partial<DynamicBatcherOptions> = {}, log: string[] = []) {
-  const held = heldInstance(log);
-  const stats = new VersionStats();
-  const scheduler = new DynamicBatcher([held.instance], { label: 'm/1', batching: true, maxBatchSize: 4, stats, ...overrides });
-  return { scheduler, held, log, stats };
-}
-
-/** Releases held runs one by one until every promise settles. */
-async function releaseAll(held: { release(): void }, results: Array<Promise<unknown>>): Promise<void> {
-  let settled = false;
-  void Promise.allSettled(results).then(() => (settled = true));
-  while (!settled) {
-    held.release();
-    await tick();
-  }
-}
+import { batcher, job, releaseAll, tick } from './testing/held-instance.js';
+import { ManualClock } from './testing/manual-clock.js';
 
 describe('dynamic batcher', () => {
   it('starts a request at once on an idle instance: no idle penalty', () => {
@@ -133,17 +85,21 @@ describe('dynamic batcher', () => {
   });
 
   it('waits up to max_queue_delay_us for a fuller batch only when asked to', async () => {
-    const { scheduler, held, log } = batcher({ maxBatchSize: 4, maxQueueDelayUs: 200_000 });
+    const clock = new ManualClock();
+    const { scheduler, held, log } = batcher({ maxBatchSize: 4, maxQueueDelayUs: 200_000, clock });
     const results = [scheduler.enqueue(job(1)), scheduler.enqueue(job(2))];
     await tick();
     expect(log).toEqual([]);
     results.push(scheduler.enqueue(job(3)), scheduler.enqueue(job(4)));
     expect(log).toEqual(['run 4: 1,2,3,4']);
     await releaseAll(held, results);
+    // Alone on an idle instance, it waits the whole delay: not a millisecond less, not one more.
     const late = scheduler.enqueue(job(5));
-    const started = performance.now();
-    while (log.length < 2) await new Promise((r) => setTimeout(r, 5));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    clock.advance(199);
+    await tick();
+    expect(log).toHaveLength(1);
+    clock.advance(1);
+    expect(log).toEqual(['run 4: 1,2,3,4', 'run 1: 5']);
     await releaseAll(held, [late]);
   });
 
@@ -164,78 +120,6 @@ describe('dynamic batcher', () => {
     const queued = scheduler.enqueue(job(1));
     await expect(scheduler.enqueue(job(2))).rejects.toMatchObject({ code: 'ResourceExhausted', message: 'm/1: queue is full (1 requests waiting)' });
     await releaseAll(held, [running, queued]);
-  });
-
-  it('answers DeadlineExceeded for a request whose deadline passes while queued, and never runs it', async () => {
-    const { scheduler, held, log } = batcher();
-    const running = scheduler.enqueue(job(0));
-    const late = scheduler.enqueue(job(1, { deadline: Date.now() + 20 }));
-    await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded' });
-    await releaseAll(held, [running]);
-    expect(log).toEqual(['run 1: 0']);
-    expect(scheduler.inflight).toBe(0);
-  });
-
-  it('answers DeadlineExceeded at the deadline for a request queued with a deadline too far off for a timer of its own', async () => {
-    const { scheduler, held, log } = batcher({ shedByDeadline: false });
-    const running = scheduler.enqueue(job(0));
-    const started = Date.now();
-    const late = scheduler.enqueue(job(1, { deadline: started + 1300 }));
-    await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
-    const waited = Date.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(1290);
-    expect(waited).toBeLessThan(1800);
-    await releaseAll(held, [running]);
-    expect(log).toEqual(['run 1: 0']);
-    expect(scheduler.inflight).toBe(0);
-  });
-
-  describe('shedding by deadline', () => {
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    /** A batcher (batching off: one request per run) whose first run took about 40 ms. */
-    async function timed(overrides: Partial<DynamicBatcherOptions> = {}) {
-      const b = batcher({ batching: false, ...overrides });
-      const first = b.scheduler.enqueue(job(0));
-      await sleep(40);
-      b.held.release();
-      await first;
-      return b;
-    }
-
-    it('refuses at once, with ResourceExhausted, a request that the work queued ahead would make miss its deadline', async () => {
-      const { scheduler, held } = await timed();
-      const accepted = [scheduler.enqueue(job(1)), scheduler.enqueue(job(2, { deadline: Date.now() + 10_000 })), scheduler.enqueue(job(3))];
-      const started = performance.now();
-      // Two queued ahead, then its own run, after the run in progress: about 4 × 40 ms, against 100 ms.
-      const refused = scheduler.enqueue(job(4, { deadline: Date.now() + 100 }));
-      await expect(refused).rejects.toMatchObject({ code: 'ResourceExhausted' });
-      await expect(refused).rejects.toThrow(/^m\/1: overloaded: the 2 requests queued ahead would finish it in about \d+ ms, its deadline is in \d+ ms$/);
-      expect(performance.now() - started).toBeLessThan(20);
-      // A generous deadline is accepted.
-      accepted.push(scheduler.enqueue(job(5, { deadline: Date.now() + 10_000 })));
-      await releaseAll(held, accepted);
-    });
-
-    it('accepts it when shedding is off (it then waits, and expires at its deadline)', async () => {
-      const { scheduler, held } = await timed({ shedByDeadline: false });
-      const accepted = [scheduler.enqueue(job(1)), scheduler.enqueue(job(2)), scheduler.enqueue(job(3))];
-      const late = scheduler.enqueue(job(4, { deadline: Date.now() + 100 }));
-      await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
-      await releaseAll(held, accepted);
-    });
-
-    it('answers DeadlineExceeded as soon as a queued request can no longer finish in time, before its deadline', async () => {
-      const { scheduler, held } = await timed();
-      const running = scheduler.enqueue(job(1));
-      const started = performance.now();
-      // Accepted (its own run after the one in progress: about 80 ms, against 150 ms); the run in progress never ends.
-      const queued = scheduler.enqueue(job(2, { deadline: Date.now() + 150 }));
-      await expect(queued).rejects.toThrow(/^m\/1: deadline would pass before a run could finish \(runs take about \d+ ms\)$/);
-      const elapsed = performance.now() - started;
-      expect(elapsed).toBeGreaterThan(80);
-      expect(elapsed).toBeLessThan(140);
-      await releaseAll(held, [running]);
-    });
   });
 
   it('drops a cancelled request from the queue', async () => {

@@ -25,6 +25,8 @@ export class FakeBackend implements Backend {
   readonly runs: Array<{ label: string; inputs: NamedTensor[] }> = [];
   readonly created: string[] = [];
   readonly closed: string[] = [];
+  /** Every instance created, in order, with a way to make it fail for good (as a worker that cannot restart). */
+  readonly instances: Array<{ label: string; fail(reason: string): void }> = [];
 
   constructor(private readonly models: (modelFile: string) => FakeModel | undefined) {}
 
@@ -35,6 +37,14 @@ export class FakeBackend implements Backend {
     if (model.loadError !== undefined) throw new ModelServeError('FailedPrecondition', model.loadError);
     this.created.push(options.label);
     let open = true;
+    this.instances.push({
+      label: options.label,
+      fail: (reason) => {
+        if (!open) return;
+        open = false;
+        options.onFailed?.(reason);
+      },
+    });
     return {
       signature: model.signature,
       run: async (inputs, outputs) => {
