@@ -47,3 +47,8 @@ export class ModelServeError extends Error {
     return new ModelServeError(code, details, endpoint);
   }
 }
+
+/** The error of a call or stream the caller aborted. */
+export function cancelledByCaller(): ModelServeError {
+  return new ModelServeError(statusOf('Cancelled') as number as status, 'cancelled by the caller');
+}
