@@ -125,10 +125,10 @@ export class EndpointSet {
     endpoint.finished(ms, failed);
     const detector = this.options.outlierDetector;
     if (detector === undefined) return;
-    const now = performance.now();
-    if (code === undefined) detector.afterSuccess(endpoint, now);
+    // Most calls succeed on an endpoint never ejected: they need no clock.
+    if (code === undefined && endpoint.ejections > 0) detector.afterSuccess(endpoint, performance.now());
     if (!failed) return;
-    const ejectedMs = detector.afterFailure(endpoint, this.#list, now);
+    const ejectedMs = detector.afterFailure(endpoint, this.#list, performance.now());
     if (ejectedMs > 0) setTimeout(() => this.#wake(), ejectedMs).unref();
   }
 

@@ -1,7 +1,7 @@
 /**
  * `@modelserve/client/local`: the same Predictor interface running @modelserve/core in the
  * caller's process (edge use: no server, no network). Its own entry point, so that
- * `@modelserve/client` alone never loads onnxruntime; needs `@modelserve/core` installed.
+ * `@modelserve/client` alone never loads onnxruntime (it uses only core's error table).
  */
 import { status } from '@grpc/grpc-js';
 import { ModelRegistry, type Logger, type NamedTensor, type TensorSpec as CoreSpec } from '@modelserve/core';
