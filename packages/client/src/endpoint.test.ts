@@ -12,12 +12,12 @@ async function server(options?: Parameters<typeof startServer>[0]): Promise<Test
   return s;
 }
 
+/** An endpoint that counts the changes it reports in `changes`. */
 function endpoint(address: string, options: { healthCheck?: boolean } = {}): Endpoint & { changes: number } {
-  const counter = { changes: 0 };
-  const e = Object.assign(new Endpoint(address, 1, { ...options, onChange: () => counter.changes++ }), {}) as Endpoint & { changes: number };
-  Object.defineProperty(e, 'changes', { get: () => counter.changes });
+  const counted = { changes: 0 };
+  const e = new Endpoint(address, 1, { ...options, onChange: () => counted.changes++ });
   endpoints.push(e);
-  return e;
+  return Object.defineProperty(e, 'changes', { get: () => counted.changes }) as Endpoint & { changes: number };
 }
 
 afterEach(() => {
