@@ -56,9 +56,17 @@ module.exports = {
     {
       name: 'remote-client-does-not-load-core',
       severity: 'error',
-      comment: '@modelserve/client must not pull in onnxruntime: only its ./local entry (the in-process twin) uses core.',
+      comment:
+        "@modelserve/client must not pull in onnxruntime: only its ./local entry (the in-process twin) uses core; the rest may use core's dependency-free error table (@modelserve/core/errors).",
       from: { path: pkg('client'), pathNot: ['^packages/client/src/local(\\.test)?\\.ts$'] },
-      to: { path: [...ws('core'), '(^|/)onnxruntime-(node|common)(/|$)'] },
+      to: { path: [...ws('core'), '(^|/)onnxruntime-(node|common)(/|$)'], pathNot: ['^packages/core/(src/errors\\.ts|dist/errors\\.(js|d\\.ts))$', '^@modelserve/core/errors$'] },
+    },
+    {
+      name: 'core-errors-stand-alone',
+      severity: 'error',
+      comment: 'The error table is imported by the remote client, so it must load nothing else.',
+      from: { path: '^packages/core/src/errors\\.ts$' },
+      to: {},
     },
     {
       name: 'model-zoo-stands-alone',

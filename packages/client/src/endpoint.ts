@@ -1,66 +1,46 @@
 /**
- * One replica: its own grpc-js channel, a `grpc.health.v1` watch on it, and the counters the
- * policies and the outlier detector read. grpc-js does no client-side health checking (see
- * ../shared/FACTS.md), so the SDK does it here.
+ * One replica: its own grpc-js channel, its health (watched by endpoint-health.ts), and the
+ * counters the policies and the outlier detector read.
  */
-import { credentials as grpcCredentials, status, type ChannelCredentials, type ChannelOptions, Client, type ClientReadableStream, Metadata } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { credentials as grpcCredentials, Client, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { HealthWatch, type HealthState } from './endpoint-health.js';
+import type { EjectionState } from './endpoint-ejection.js';
 import { PeakEwmaLatency, type EndpointView } from './policies.js';
 
-/** What the health watch says of an endpoint. */
-export type HealthState = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'UNREACHABLE';
-
-interface Method<Req, Res> {
-  path: string;
-  requestSerialize(value: Req): Buffer;
-  responseDeserialize(bytes: Buffer): Res;
-}
-
-let watchMethod: Method<{ service: string }, { status: string }> | undefined;
-function healthWatch(): Method<{ service: string }, { status: string }> {
-  if (watchMethod === undefined) {
-    const definition = loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
-    watchMethod = (definition['grpc.health.v1.Health'] as unknown as Record<string, Method<{ service: string }, { status: string }>>)['Watch']!;
-  }
-  return watchMethod;
-}
+export type { HealthState } from './endpoint-health.js';
 
 /** Options of an endpoint's channel and health watch. */
 export interface EndpointOptions {
-  credentials?: ChannelCredentials;
-  channelOptions?: ChannelOptions;
+  /** Default insecure (plaintext). */
+  credentials?: ChannelCredentials | undefined;
+  channelOptions?: ChannelOptions | undefined;
   /** The grpc.health.v1 service name to watch; "" (default) is the whole server. */
-  healthService?: string;
+  healthService?: string | undefined;
   /** False: no health watch, the endpoint counts as SERVING while reachable. Default true. */
-  healthCheck?: boolean;
+  healthCheck?: boolean | undefined;
   /** Decay of the latency average, ms. Default 10 s. */
-  latencyDecayMs?: number;
+  latencyDecayMs?: number | undefined;
   /** Called whenever the endpoint may have become (in)eligible. */
   onChange(): void;
 }
 
-export class Endpoint implements EndpointView {
+/** One replica as the client sees it. */
+export class Endpoint implements EndpointView, EjectionState {
   readonly client: Client;
   weight: number;
   inflight = 0;
   health: HealthState;
-  /** Failures in a row (UNAVAILABLE, INTERNAL, broken connections). */
   consecutiveFailures = 0;
-  /** Ejected by outlier detection until this `performance.now()` time. */
   ejectedUntil = 0;
-  /** Ejections since it last served well; each doubles the next ejection time. */
   ejections = 0;
   /** Calls answered (with outputs or any status) and failures, since it was added. */
   calls = 0;
   failures = 0;
   /** Removed from discovery: takes no new calls, closes when its calls finish. */
   retired = false;
-  private readonly latency: PeakEwmaLatency;
-  private watch: ClientReadableStream<{ status: string }> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private watchBackoffMs = 100;
-  private closed = false;
+  readonly #latency: PeakEwmaLatency;
+  readonly #watch: HealthWatch | undefined;
+  #closed = false;
 
   constructor(
     readonly address: string,
@@ -69,18 +49,18 @@ export class Endpoint implements EndpointView {
   ) {
     this.weight = weight;
     this.client = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions ?? {});
-    this.latency = new PeakEwmaLatency(options.latencyDecayMs);
+    this.#latency = new PeakEwmaLatency(options.latencyDecayMs);
     this.health = options.healthCheck === false ? 'SERVING' : 'UNKNOWN';
-    if (options.healthCheck !== false) this.startWatch();
+    this.#watch = options.healthCheck === false ? undefined : new HealthWatch(this.client, options.healthService ?? '', (health) => this.#setHealth(health));
   }
 
   get latencyMs(): number {
-    return this.latency.ms;
+    return this.#latency.ms;
   }
 
-  /** May take a new call now. */
+  /** May take a new call at `now` (`performance.now()` time). */
   eligible(now: number): boolean {
-    return !this.retired && !this.closed && this.health === 'SERVING' && this.ejectedUntil <= now;
+    return !this.retired && !this.#closed && this.health === 'SERVING' && this.ejectedUntil <= now;
   }
 
   /** A call was sent. */
@@ -97,67 +77,28 @@ export class Endpoint implements EndpointView {
       this.consecutiveFailures++;
     } else {
       this.consecutiveFailures = 0;
-      this.latency.observe(ms);
+      this.#latency.observe(ms);
     }
     if (this.retired && this.inflight === 0) this.close();
   }
 
+  /** Takes it out of discovery: no new calls; the channel closes once the calls in flight end. */
+  retire(): void {
+    this.retired = true;
+    if (this.inflight === 0) this.close();
+  }
+
   /** Stops the health watch and closes the channel. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    this.watch?.cancel();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watch?.stop();
     this.client.close();
   }
 
-  private setHealth(health: HealthState): void {
+  #setHealth(health: HealthState): void {
     if (health === this.health) return;
     this.health = health;
     this.options.onChange();
-  }
-
-  private startWatch(): void {
-    if (this.closed) return;
-    const method = healthWatch();
-    const call = this.client.makeServerStreamRequest(
-      method.path,
-      method.requestSerialize,
-      method.responseDeserialize,
-      { service: this.options.healthService ?? '' },
-      new Metadata(),
-      {},
-    );
-    this.watch = call;
-    let errored = false;
-    call.on('data', (response: { status: string }) => {
-      this.watchBackoffMs = 100;
-      this.setHealth(response.status === 'SERVING' ? 'SERVING' : 'NOT_SERVING');
-    });
-    call.on('error', (error: { code?: number }) => {
-      errored = true;
-      if (this.closed || error.code === status.CANCELLED) return;
-      // A server without the health service is taken as serving; anything else as unreachable.
-      if (error.code === status.UNIMPLEMENTED) {
-        this.setHealth('SERVING');
-        return;
-      }
-      this.setHealth('UNREACHABLE');
-      this.retryWatch();
-    });
-    // grpc-js also ends a call that failed: only an end without an error means the watch stopped.
-    call.on('end', () => {
-      if (!errored && !this.closed && this.watch === call) {
-        this.setHealth('UNREACHABLE');
-        this.retryWatch();
-      }
-    });
-  }
-
-  private retryWatch(): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.startWatch(), this.watchBackoffMs);
-    this.retryTimer.unref();
-    this.watchBackoffMs = Math.min(2000, this.watchBackoffMs * 2);
   }
 }

@@ -4,7 +4,10 @@
  * The in-process twin is `@modelserve/client/local`.
  */
 export { createClient, ModelServeClient } from './client.js';
-export type { ClientOptions, ClientStats, HedgingOptions, OutlierDetectionOptions, RetryOptions } from './client.js';
+export type { ClientOptions, ClientStats } from './client.js';
+export type { HedgingOptions, RetryOptions, RetryStats } from './call-strategy.js';
+export type { OutlierDetectionOptions } from './endpoint-ejection.js';
+export type { EndpointStats } from './endpoint-set.js';
 export { ModelServeError } from './errors.js';
 export type {
   ModelInfo,

@@ -1,10 +1,10 @@
 /**
  * `@modelserve/client/local`: the same Predictor interface running @modelserve/core in the
  * caller's process (edge use: no server, no network). Its own entry point, so that
- * `@modelserve/client` alone never loads onnxruntime; needs `@modelserve/core` installed.
+ * `@modelserve/client` alone never loads onnxruntime (it uses only core's error table).
  */
 import { status } from '@grpc/grpc-js';
-import { ModelRegistry, ModelServeError as CoreError, type Logger, type NamedTensor, type TensorSpec as CoreSpec } from '@modelserve/core';
+import { ModelRegistry, type Logger, type NamedTensor, type TensorSpec as CoreSpec } from '@modelserve/core';
 import { ModelServeError } from './errors.js';
 import { fromDecodedTensor, toDecodedTensor, type TensorInputs } from './tensors.js';
 import type { ModelInfo, ModelMetadata, PredictOptions, PredictResult, Predictor, StreamOptions, StreamRequest, StreamResult, TensorSpec } from './types.js';
@@ -17,15 +17,8 @@ export interface LocalPredictorOptions {
   logger?: Logger;
 }
 
-/** A core error as the SDK's: `InvalidArgument` → INVALID_ARGUMENT, and so on; anything else INTERNAL. */
-function sdkError(error: unknown): ModelServeError {
-  if (error instanceof ModelServeError) return error;
-  if (error instanceof CoreError) {
-    const name = error.code.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() as keyof typeof status;
-    return new ModelServeError(status[name] ?? status.INTERNAL, error.message, 'local');
-  }
-  return new ModelServeError(status.INTERNAL, (error as Error)?.message ?? String(error), 'local');
-}
+/** Any failure as the SDK's: a core error by its code (the one table in @modelserve/core/errors), anything else INTERNAL. */
+const sdkError = (error: unknown): ModelServeError => ModelServeError.from(error, 'local', status.INTERNAL);
 
 const spec = (s: CoreSpec): TensorSpec => ({ name: s.name, datatype: s.datatype, shape: s.shape ?? [-1] });
 

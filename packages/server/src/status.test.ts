@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { errorCodes, ModelServeError, type Logger } from '@modelserve/core';
+import { errorCodes, ModelServeError, statusNameOf, type Logger } from '@modelserve/core';
 import { TensorCodecError } from '@modelserve/proto';
 import { describe, expect, it } from 'vitest';
 import { callStatusOf, grpcStatusOf } from './status.js';
@@ -16,6 +16,15 @@ describe('error → gRPC status', () => {
     expect(new Set(Object.values(grpcStatusOf)).size).toBe(errorCodes.length);
     expect(grpcStatusOf.InvalidArgument).toBe(status.INVALID_ARGUMENT);
     expect(grpcStatusOf.Unavailable).toBe(status.UNAVAILABLE);
+  });
+
+  it("numbers and names every code as grpc-js's status enum does, and leaves no failure status out", () => {
+    for (const code of errorCodes) {
+      expect(status[grpcStatusOf[code]], code).toBe(statusNameOf(code));
+      expect(status[statusNameOf(code) as keyof typeof status], code).toBe(grpcStatusOf[code]);
+    }
+    const failures = Object.values(status).filter((s): s is status => typeof s === 'number' && s !== status.OK);
+    expect(Object.values(grpcStatusOf).sort((a, b) => a - b)).toEqual(failures.sort((a, b) => a - b));
   });
 
   it('keeps the message of a known error and logs nothing', () => {

@@ -1,19 +1,12 @@
 import { status as GrpcStatus, type sendUnaryData, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { ModelServeError, type ErrorCode, type Logger } from '@modelserve/core';
+import { Code, ModelServeError, type ErrorCode, type Logger } from '@modelserve/core';
 import { TensorCodecError } from '@modelserve/proto';
 
-/** Each core error code's gRPC status; exhaustive, so a new code fails to compile until mapped. */
-export const grpcStatusOf: Readonly<Record<ErrorCode, GrpcStatus>> = {
-  InvalidArgument: GrpcStatus.INVALID_ARGUMENT,
-  NotFound: GrpcStatus.NOT_FOUND,
-  Unavailable: GrpcStatus.UNAVAILABLE,
-  ResourceExhausted: GrpcStatus.RESOURCE_EXHAUSTED,
-  DeadlineExceeded: GrpcStatus.DEADLINE_EXCEEDED,
-  Cancelled: GrpcStatus.CANCELLED,
-  FailedPrecondition: GrpcStatus.FAILED_PRECONDITION,
-  Unimplemented: GrpcStatus.UNIMPLEMENTED,
-  Internal: GrpcStatus.INTERNAL,
-};
+/**
+ * Each error code's gRPC status: core's one table (`Code`, whose values are gRPC's status numbers),
+ * typed as grpc-js's enum; status.test.ts checks every number and name against grpc-js's own.
+ */
+export const grpcStatusOf: Readonly<Record<ErrorCode, GrpcStatus>> = Code as Readonly<Record<ErrorCode, number>> as Readonly<Record<ErrorCode, GrpcStatus>>;
 
 /** A status code and a message safe to show to the caller. */
 export interface CallStatus {
