@@ -3,10 +3,12 @@
 
 Run once per server configuration (directCalls on, and off) by test/src/interop/python-conformance.test.ts,
 which compares what both runs saw: each check reports `facts` (codes, headers, counts) that must be
-identical on both paths. The server serves the repository of conformance-server.ts: `any_rank` and
-`any_rank_int64` (identities), `held` / `held_wide` (runs wait for a release) and `control`.
+identical on both paths. The server serves the repository of conformance-server.ts: `any_rank` (an
+identity), `held` / `held_wide` (runs wait for a release), `control` (releases them, counts them) and
+`expand` (answers [n] with n floats).
 
 Usage: conformance.py --address HOST:PORT --expectations FILE --stubs DIR
+(CONFORMANCE_ONLY=name,name runs only those cases, when debugging one.)
 The expectations file carries `aging_address`, a server of the same kind with a short maxConnectionAgeMs.
 Prints {"checks": [{"name", "ok", "detail", "facts", "seconds"}]}; exits 0 when every check passed,
 1 when one failed, 2 when it could not start.

@@ -56,7 +56,8 @@ class RawConnection:
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
         self.conn.initiate_connection()
         self.answers = {}
-        self.goaway = None
+        self.goaway = None  # the last GOAWAY received
+        self.goaways = []  # (error code, last stream id) of each
         self.pings_acked = 0
         self.closed = False
         self.flush()
@@ -136,6 +137,7 @@ class RawConnection:
             answer.reset, answer.ended, answer.ended_at = event.error_code, True, time.monotonic()
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.goaway = event
+            self.goaways.append((int(event.error_code), event.last_stream_id))
             # h2 4.1 takes every GOAWAY for the end of the connection and refuses later frames; a
             # graceful one (NO_ERROR) still lets the streams it covers finish, which is what is tested.
             if event.error_code == 0:

@@ -1,6 +1,6 @@
 /**
  * The model repository and backend the gRPC conformance suite (test/interop/conformance.py) runs
- * against: real ONNX identities for round trips, and scripted models whose runs wait until the
+ * against: a real ONNX identity for round trips, and scripted models whose runs wait until the
  * client releases them, so that a deadline or a cancellation can land while a request is queued or
  * while it runs. onnxruntime cannot hold a run for as long as a test needs, so those are fakes.
  */
@@ -18,16 +18,14 @@ type HeldModel = (typeof heldModels)[number];
 const scriptedModels: readonly string[] = [...heldModels, 'control', 'expand'];
 
 /**
- * A repository of: `any_rank` and `any_rank_int64` (onnxruntime identities of any shape), `held`,
- * `held_wide`, `control` and `expand` (scripted). `held` sheds nothing by deadline, so a request with a
+ * A repository of: `any_rank` (an onnxruntime FP32 identity of any shape), and `held`, `held_wide`,
+ * `control` and `expand` (scripted). `held` sheds nothing by deadline, so a request with a
  * deadline waits in its queue rather than being refused up front.
  */
 export async function conformanceRepository(): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), 'modelserve-conformance-'));
   await put(root, 'any_rank/config.yaml', 'instances:\n  count: 1\n');
   await put(root, 'any_rank/1/model.onnx', identity('float32', 'unranked'));
-  await put(root, 'any_rank_int64/config.yaml', 'instances:\n  count: 1\n');
-  await put(root, 'any_rank_int64/1/model.onnx', identity('int64', 'unranked'));
   await put(root, 'held/config.yaml', 'instances:\n  count: 1\nwarmup: false\nshed_by_deadline: false\n');
   await put(root, 'held_wide/config.yaml', 'instances:\n  count: 16\nwarmup: false\nshed_by_deadline: false\n');
   for (const name of ['control', 'expand']) await put(root, `${name}/config.yaml`, 'instances:\n  count: 1\nwarmup: false\n');
@@ -41,7 +39,7 @@ const signature: ModelSignature = {
 };
 
 /**
- * onnxruntime for the identities, scripted runs for the rest. A run of a held model waits until a
+ * onnxruntime for the identity, scripted runs for the rest. A run of a held model waits until a
  * `control` request with x = [1] releases every run waiting; any `control` request answers
  * y = [held started, held finished, held_wide started, held_wide finished], so the client can see
  * that a run began (or ended) without guessing from time. `expand` answers x = [n] with n zeros: a
