@@ -35,8 +35,8 @@ const CASES = [
   'server_settled',
 ];
 
-/** conformance.py's MAX_MESSAGE_BYTES: small enough to exceed both ways in a test, large enough for a 6 MB round trip. */
-const maxMessageBytes = 8 * 1024 * 1024;
+/** conformance.py's MAX_MESSAGE_BYTES: small enough to exceed both ways in a test, large enough for a 3 MB round trip. */
+const maxMessageBytes = 4 * 1024 * 1024;
 const paths = [
   { path: 'answered directly', directCalls: true },
   { path: 'answered by grpc-js', directCalls: false },
