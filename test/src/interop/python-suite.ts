@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 export const INTEROP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../interop');
 // Debian's python: a pyenv python3 earlier on PATH does not see Debian's dist-packages.
-const PYTHON = '/usr/bin/python3';
+export const PYTHON = '/usr/bin/python3';
 const PLUGIN = '/usr/bin/grpc_python_plugin';
 const APT = 'apt-get install -y python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc';
 
@@ -27,7 +27,7 @@ export interface Check {
 }
 
 /** Runs a program to completion without blocking the event loop (the server runs in this process). */
-function run(file: string, args: string[], timeoutMs = 240_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(file: string, args: string[], timeoutMs = 240_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { timeout: timeoutMs });
     let stdout = '';
@@ -39,16 +39,19 @@ function run(file: string, args: string[], timeoutMs = 240_000): Promise<{ code:
   });
 }
 
-/** What is missing to run the client, as a message naming the apt packages; undefined if nothing. */
-async function missingPrerequisites(): Promise<string | undefined> {
+/**
+ * What is missing to run the client, as a message naming the apt packages; undefined if nothing.
+ * `modules` are further Python modules the client imports, with the Debian package of each.
+ */
+export async function missingPrerequisites(modules: Record<string, string> = {}): Promise<string | undefined> {
   const missing: string[] = [];
-  const python = await run(PYTHON, ['-c', 'import grpc, google.protobuf']).catch((e: Error) => ({ code: -1, stderr: e.message }));
-  if (python.code !== 0) missing.push(`${PYTHON} cannot import grpc and google.protobuf (${python.stderr.trim().split('\n').pop()})`);
+  const python = await run(PYTHON, ['-c', ['grpc', 'google.protobuf', ...Object.keys(modules)].map((m) => `import ${m}`).join('; ')]).catch((e: Error) => ({ code: -1, stderr: e.message }));
+  if (python.code !== 0) missing.push(`${PYTHON} cannot import its modules (${python.stderr.trim().split('\n').pop()})`);
   const protoc = await run('protoc', ['--version']).catch((e: Error) => ({ code: -1, stderr: e.message }));
   if (protoc.code !== 0) missing.push(`protoc is not runnable (${protoc.stderr.trim()})`);
   if (!existsSync(PLUGIN)) missing.push(`${PLUGIN} does not exist`);
   if (missing.length === 0) return undefined;
-  return `The Python interop suite needs Debian's gRPC Python and protoc: ${missing.join('; ')}. Install them with: ${APT}`;
+  return `The Python interop suite needs Debian's gRPC Python and protoc: ${missing.join('; ')}. Install them with: ${[APT, ...Object.values(modules)].join(' ')}`;
 }
 
 /** What a Python client suite runs: the script, the repository it is served, the expectations it reads. */
@@ -59,6 +62,12 @@ export interface PythonSuite {
   repository(): Promise<string>;
   /** The JSON the client reads with --expectations. */
   expectations(): unknown;
+}
+
+/** Generates the Python stubs into `dir` (see test/interop/gen_stubs.sh). */
+export async function generateStubs(dir: string): Promise<void> {
+  const gen = await run('bash', [path.join(INTEROP, 'gen_stubs.sh'), dir]);
+  if (gen.code !== 0) throw new Error(`gen_stubs.sh failed (exit ${gen.code}): ${gen.stderr}`);
 }
 
 /**
@@ -78,8 +87,7 @@ export function pythonSuite(suite: PythonSuite, checks: readonly string[]): void
     const work = await mkdtemp(path.join(tmpdir(), 'modelserve-interop-'));
     temporary.push(work);
     const stubs = path.join(work, 'stubs');
-    const gen = await run('bash', [path.join(INTEROP, 'gen_stubs.sh'), stubs]);
-    if (gen.code !== 0) throw new Error(`gen_stubs.sh failed (exit ${gen.code}): ${gen.stderr}`);
+    await generateStubs(stubs);
     const repository = await suite.repository();
     temporary.push(repository);
     server = await startTestServer({ modelRepository: repository });
