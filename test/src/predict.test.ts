@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { loadPackageDefinition, status } from '@grpc/grpc-js';
 import { FakeBackend, gate } from '@modelserve/core/testing';
 import { demoCnn, demoMlp, demoTinyMlp } from '@modelserve/model-zoo';
 import { loadGrpcObject, type GetModelStatisticsResponse__Output, type PredictResponse__Output } from '@modelserve/proto';
@@ -112,7 +112,7 @@ describe('deadlines, answered by the server', () => {
   });
 
   const request = (id: string) => ({ id, model_name: 'single', inputs: [wire(fp32('x', [1], [1]))] });
-  const serialize = loadGrpcObject().modelserve.v1.Predictor.service.Predict.requestSerialize;
+  const serialize = loadGrpcObject(loadPackageDefinition).modelserve.v1.Predictor.service.Predict.requestSerialize;
   /** Predict over bare HTTP/2 with a deadline `ms` from now. */
   const predictWithin = (id: string, ms: number) => rawUnary(held!.server.address, '/modelserve.v1.Predictor/Predict', serialize(request(id)), { 'grpc-timeout': `${ms}m` });
   const statistics = async () => {
