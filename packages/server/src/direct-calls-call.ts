@@ -45,8 +45,8 @@ const responseHeaders: OutgoingHttpHeaders = {
 };
 /**
  * No `date` header: gRPC does not use one (grpc-go and gRPC C++ send none; grpc-js sends Node's
- * default), and Node's formatting and encoding of it cost 1.6 µs per answer (a bare `node:http2`
- * echo under h2load: 29.2 against 27.5 µs of its event loop per call).
+ * default), and Node's formatting and encoding of it cost event-loop time on every answer
+ * (measured in the README's Benchmarks section).
  */
 const respondOptions = { waitForTrailers: true, sendDate: false };
 const trailersOnlyOptions = { endStream: true, sendDate: false };
@@ -227,8 +227,8 @@ export abstract class DirectCall extends EventEmitter implements IngressCall {
    * (or the connection went). Node keeps a closed HTTP/2 stream object for a while (long enough for
    * its garbage to outlive two scavenges); whatever its listeners reach would be kept and promoted
    * with it, so the stream's listeners are shared functions that reach the call only through
-   * `callOf`, which is cleared here (under h2load, detaching took the promoted bytes per scavenge
-   * from 1.9 MB to 1.2 MB).
+   * `callOf`, which is cleared here (detaching cut the bytes promoted per scavenge: see the
+   * README's Benchmarks section).
    */
   closed(): void {
     const stream = this.stream as CallStream;

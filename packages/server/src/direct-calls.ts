@@ -2,9 +2,9 @@
  * The fast path: the inference methods answered straight off grpc-js's HTTP/2 streams.
  *
  * Why. grpc-js 1.14 spends about 40% of a unary call's CPU above Node's HTTP/2 layer (an
- * intercepting call, a stream decoder, a Writable per call, several closures and promises): a bare
- * grpc-js echo server answers 23,000 calls/s where the same echo on `node:http2` answers 38,000
- * (h2load, 64 in flight, a 2-core VM). For an inference server that is the budget the model runs in.
+ * intercepting call, a stream decoder, a Writable per call, several closures and promises; the
+ * README's Benchmarks section has the measured echo rates). For an inference server that is the
+ * budget the model runs in.
  * grpc-js offers no public way to share its port and sessions, so the fast path reads its internals.
  *
  * What it serves. Only the methods in `directCallPaths` (Predict, PredictStream, ModelInfer,
