@@ -26,6 +26,7 @@ class Cases(DeadlineCases, ConnectionCases):
         return [
             ("grpc_timeout_each_unit", self.case_timeout_units),
             ("grpc_timeout_huge_values", self.case_timeout_huge),
+            ("grpc_timeout_past_int32_ms", self.case_timeout_past_int32),
             ("grpc_timeout_tiny_values", self.case_timeout_tiny),
             ("deadline_while_queued", self.case_deadline_queued),
             ("deadline_while_running", self.case_deadline_running),

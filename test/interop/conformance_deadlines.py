@@ -55,9 +55,8 @@ class DeadlineCases:
 
     def case_timeout_huge(self):
         """The largest values each unit can carry (8 digits) leave the call time to finish, on every inference path.
-        Both paths wrap a value over 2**31 ms modulo 2**32 (grpc-js's `| 0`, copied by direct-calls.ts): these
-        stay positive (99999999H becomes 36.8 h), but 99999999M, or grpcio's timeout of 25 days, turn negative
-        and expire at once, so they are not here until that is fixed."""
+        None of these passes 2**31 ms once wrapped modulo 2**32 as grpc-js reads them (99999999H becomes 36.8 h);
+        the ones that do are in case_timeout_past_int32."""
         facts = {}
         raw = self.raw()
         for unit in "HSmu":
@@ -67,6 +66,36 @@ class DeadlineCases:
             facts[t] = [predict.status, infer.status]
             expect(facts[t] == [0, 0], f"grpc-timeout {t}: statuses {facts[t]} ({predict.message} / {infer.message}), expected OK")
         raw.close()
+        return facts
+
+    def case_timeout_past_int32(self):
+        """Timeouts past 2**31 ms (24.8 days): 99999999M (190 years) and grpcio's timeout of 25 days. Answered
+        directly, the call has all that time and is answered OK. grpc-js 1.14.7 reads the value with `| 0`, which
+        wraps both to negative numbers of ms, so the call expires at once: DEADLINE_EXCEEDED before it runs. The
+        facts name the path, and the test asserts each path's answer (the only case whose facts differ)."""
+        direct = self.x["direct_calls"]
+        expected = 0 if direct else 4
+        facts = {"path": "direct" if direct else "grpc-js"}
+        raw = self.raw()
+        for path, request in [(PREDICT, self.predict_request("any_rank", [1.5])), (INFER, self.infer_request("any_rank", [1.5]))]:
+            answer = raw.call(path, frame(request.SerializeToString()), [("grpc-timeout", "99999999M")])
+            facts[f"{path} 99999999M"] = answer.status
+            expect(answer.status == expected, f"{path} grpc-timeout 99999999M: status {answer.status} ({answer.message}), expected {expected}")
+        raw.close()
+        month = 25 * 86400
+        calls = {
+            "Predict": lambda: self.predictor.Predict(self.predict_request("any_rank", [1.5]), timeout=month),
+            "ModelInfer": lambda: self.oip.ModelInfer(self.infer_request("any_rank", [1.5]), timeout=month),
+            "PredictStream": lambda: list(self.predictor.PredictStream(iter([self.predict_request("any_rank", [1.5])]), timeout=month)),
+        }
+        for name, call in calls.items():
+            try:
+                call()
+                code = 0
+            except self.grpc.RpcError as error:
+                code = error.code().value[0]
+            facts[f"grpcio {name} 25 days"] = code
+            expect(code == expected, f"grpcio {name} with a 25-day timeout: status {code}, expected {expected}")
         return facts
 
     def case_timeout_tiny(self):

@@ -58,6 +58,8 @@ export const ok: CallStatus = { code: Status.OK, details: 'OK' };
 const okTrailers: OutgoingHttpHeaders = { 'grpc-status': String(Status.OK), 'grpc-message': 'OK' };
 const deadlinePattern = /(\d{1,8})\s*([HMSmun])/;
 const msPerUnit: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+/** The longest delay setTimeout keeps (a longer one fires after 1 ms). */
+const maxTimerMs = 2 ** 31 - 1;
 const noop = (): void => undefined;
 
 /** Where a stream's shared listeners find its call (cleared when the stream closes). */
@@ -116,9 +118,10 @@ export abstract class DirectCall extends EventEmitter implements IngressCall {
       if (match === null) {
         this.badTimeout = String(timeout);
       } else {
-        const ms = (Number(match[1]) * msPerUnit[match[2]!]!) | 0;
-        this.deadline = Date.now() + ms;
-        this.timer = setTimeout(() => this.expire(), ms);
+        // Whole ms, as grpc-js reads it (under 1 ms has passed on arrival), but floored rather than `| 0`:
+        // 8 digits of minutes or hours pass 2^31 ms, which grpc-js wraps (see the README's Operating it).
+        this.deadline = Date.now() + Math.floor(Number(match[1]) * msPerUnit[match[2]!]!);
+        this.armTimer();
       }
     }
   }
@@ -212,6 +215,12 @@ export abstract class DirectCall extends EventEmitter implements IngressCall {
     } catch {
       this.sendStatus({ code: Status.UNKNOWN, details: 'Unknown error' });
     }
+  }
+
+  /** Times the deadline; Node's timers hold at most 2^31 − 1 ms (24.8 days), so a later one re-arms on the way. */
+  private armTimer(): void {
+    const remaining = this.deadline - Date.now();
+    this.timer = remaining > maxTimerMs ? setTimeout(() => this.armTimer(), maxTimerMs) : setTimeout(() => this.expire(), remaining);
   }
 
   /** The deadline passed first: DEADLINE_EXCEEDED, and the handler hears 'cancelled'. */
