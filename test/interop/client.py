@@ -10,12 +10,11 @@ Prints a JSON report {"checks": [{"name", "ok", "detail", "seconds"}]} on stdout
 every check passed, 1 when one failed, 2 when it could not start (message on stderr).
 """
 
-import argparse
 import struct
 import sys
 import time
 
-from interop_common import run_client, expect, max_abs_diff, pack_f32, run_check, sample_values, unpack_f32
+from interop_common import MODELSERVE_STUBS, expect, load_stubs, max_abs_diff, pack_f32, run_check, run_client, sample_values, unpack_f32
 
 TIMEOUT = 30  # seconds per call, so a hung server fails a check instead of the whole run
 TOLERANCE = 1e-5
@@ -224,26 +223,9 @@ class Client:
         return self.checks
 
 
-def load_stubs(stubs_dir):
-    """Imports grpc and the generated stubs, or exits with what to install or run."""
-    sys.path.insert(0, stubs_dir)
-    try:
-        import grpc
-    except ImportError as error:
-        raise SystemExit(f"cannot import grpc ({error}): apt-get install -y python3-grpcio python3-protobuf "
-                         f"and run this with /usr/bin/python3 (not {sys.executable})")
-    try:
-        from health.v1 import health_pb2, health_pb2_grpc
-        from modelserve.v1 import admin_pb2, admin_pb2_grpc, predictor_pb2, predictor_pb2_grpc, tensor_pb2
-    except ImportError as error:
-        raise SystemExit(f"cannot import the generated stubs from {stubs_dir} ({error}): run test/interop/gen_stubs.sh {stubs_dir}")
-    return argparse.Namespace(grpc=grpc, health=health_pb2, health_grpc=health_pb2_grpc, admin=admin_pb2,
-                              admin_grpc=admin_pb2_grpc, predictor=predictor_pb2, predictor_grpc=predictor_pb2_grpc,
-                              tensor=tensor_pb2)
-
-
 def main():
-    return run_client(__doc__.splitlines()[0], "test/src/interop/python.test.ts", load_stubs, Client)
+    return run_client(__doc__.splitlines()[0], "test/src/interop/python.test.ts",
+                      lambda stubs_dir: load_stubs(stubs_dir, MODELSERVE_STUBS), Client)
 
 
 if __name__ == "__main__":

@@ -25,31 +25,16 @@ import time
 
 from conformance_cases import Cases
 from conformance_h2 import RawConnection
-from interop_common import run_client
+from interop_common import MODELSERVE_STUBS, load_stubs, run_client
 
 TIMEOUT = 30  # seconds per call, so a hung server fails a check instead of the whole run
 UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 
 
-def load_stubs(stubs_dir):
-    """Imports grpc and the generated stubs, or exits with what to install."""
-    import argparse
-    sys.path.insert(0, stubs_dir)
-    try:
-        import grpc
-        import h2  # noqa: F401 - the raw HTTP/2 client needs it
-    except ImportError as error:
-        raise SystemExit(f"cannot import grpc or h2 ({error}): apt-get install -y python3-grpcio python3-protobuf python3-h2 "
-                         f"and run this with /usr/bin/python3 (not {sys.executable})")
-    try:
-        from health.v1 import health_pb2, health_pb2_grpc
-        from inference import grpc_service_pb2, grpc_service_pb2_grpc
-        from modelserve.v1 import admin_pb2, admin_pb2_grpc, predictor_pb2, predictor_pb2_grpc, tensor_pb2
-    except ImportError as error:
-        raise SystemExit(f"cannot import the generated stubs from {stubs_dir} ({error}): run test/interop/gen_stubs.sh {stubs_dir}")
-    return argparse.Namespace(grpc=grpc, health=health_pb2, health_grpc=health_pb2_grpc, admin=admin_pb2,
-                              admin_grpc=admin_pb2_grpc, predictor=predictor_pb2, predictor_grpc=predictor_pb2_grpc,
-                              tensor=tensor_pb2, oip=grpc_service_pb2, oip_grpc=grpc_service_pb2_grpc)
+# modelserve.v1 and health, and the Open Inference Protocol's service as pb.oip / pb.oip_grpc.
+STUBS = {**MODELSERVE_STUBS, "oip": "inference.grpc_service_pb2", "oip_grpc": "inference.grpc_service_pb2_grpc"}
+# The raw HTTP/2 client (conformance_h2.py) needs h2.
+EXTRA = {"h2": "python3-h2"}
 
 
 class Client(Cases):
@@ -193,7 +178,8 @@ class Client(Cases):
 
 def main():
     threading.excepthook = lambda args: None  # request iterators of cancelled calls may raise on exit
-    return run_client(__doc__.splitlines()[0], "test/src/interop/python-conformance.test.ts", load_stubs, Client)
+    return run_client(__doc__.splitlines()[0], "test/src/interop/python-conformance.test.ts",
+                      lambda stubs_dir: load_stubs(stubs_dir, STUBS, EXTRA), Client)
 
 
 if __name__ == "__main__":

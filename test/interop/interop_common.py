@@ -1,11 +1,43 @@
-"""What the Python interop clients (client.py for modelserve.v1, oip_client.py for the Open
-Inference Protocol) share: the test's deterministic inputs, FP32 packing, and running checks."""
+"""What the Python interop scripts (client.py for modelserve.v1, oip_client.py for the Open
+Inference Protocol, conformance.py for the transport) share: loading grpc and the stubs, the test's
+deterministic inputs, FP32 packing, and running checks."""
 
 import argparse
+import importlib
 import json
 import struct
 import sys
 import time
+
+
+# The modelserve.v1 and health stubs client.py and conformance.py use, by the attribute they are read as.
+MODELSERVE_STUBS = {
+    "health": "health.v1.health_pb2", "health_grpc": "health.v1.health_pb2_grpc",
+    "admin": "modelserve.v1.admin_pb2", "admin_grpc": "modelserve.v1.admin_pb2_grpc",
+    "predictor": "modelserve.v1.predictor_pb2", "predictor_grpc": "modelserve.v1.predictor_pb2_grpc",
+    "tensor": "modelserve.v1.tensor_pb2",
+}
+
+
+def load_stubs(stubs_dir, stubs, extra=None):
+    """Imports grpc, the `extra` modules a script needs ({module: Debian package}, such as h2 for
+    conformance.py's raw HTTP/2 client) and the generated `stubs` ({attribute: module}), or exits
+    with what to install or run. Returns the namespace the clients read: pb.grpc, pb.<attribute>."""
+    extra = extra or {}
+    sys.path.insert(0, stubs_dir)
+    try:
+        grpc = importlib.import_module("grpc")
+        for module in extra:
+            importlib.import_module(module)
+    except ImportError as error:
+        packages = " ".join(["python3-grpcio", "python3-protobuf", *extra.values()])
+        raise SystemExit(f"cannot import {' or '.join(['grpc', *extra])} ({error}): apt-get install -y {packages} "
+                         f"and run this with /usr/bin/python3 (not {sys.executable})")
+    try:
+        modules = {attribute: importlib.import_module(module) for attribute, module in stubs.items()}
+    except ImportError as error:
+        raise SystemExit(f"cannot import the generated stubs from {stubs_dir} ({error}): run test/interop/gen_stubs.sh {stubs_dir}")
+    return argparse.Namespace(grpc=grpc, **modules)
 
 
 def sample_values(count, seed):

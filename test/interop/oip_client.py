@@ -14,12 +14,11 @@ Prints a JSON report {"checks": [{"name", "ok", "detail", "seconds"}]} on stdout
 check passed, 1 when one failed, 2 when it could not start (message on stderr).
 """
 
-import argparse
 import struct
 import sys
 import time
 
-from interop_common import run_client, expect, max_abs_diff, pack_f32, run_checks, sample_values, unpack_f32
+from interop_common import expect, load_stubs, max_abs_diff, pack_f32, run_checks, run_client, sample_values, unpack_f32
 
 TIMEOUT = 30  # seconds per call
 
@@ -293,22 +292,14 @@ class Client:
         return checks
 
 
-def load_stubs(stubs_dir):
-    sys.path.insert(0, stubs_dir)
-    try:
-        import grpc
-    except ImportError as error:
-        raise SystemExit(f"cannot import grpc ({error}): apt-get install -y python3-grpcio python3-protobuf "
-                         f"and run this with /usr/bin/python3 (not {sys.executable})")
-    try:
-        from inference import grpc_service_pb2, grpc_service_pb2_grpc, model_config_pb2
-    except ImportError as error:
-        raise SystemExit(f"cannot import the generated stubs from {stubs_dir} ({error}): run test/interop/gen_stubs.sh {stubs_dir}")
-    return argparse.Namespace(grpc=grpc, service=grpc_service_pb2, service_grpc=grpc_service_pb2_grpc, model_config=model_config_pb2)
+# The Open Inference Protocol stubs, by the attribute they are read as.
+OIP_STUBS = {"service": "inference.grpc_service_pb2", "service_grpc": "inference.grpc_service_pb2_grpc",
+             "model_config": "inference.model_config_pb2"}
 
 
 def main():
-    return run_client(__doc__.splitlines()[0], "test/src/interop/python-oip.test.ts", load_stubs, Client)
+    return run_client(__doc__.splitlines()[0], "test/src/interop/python-oip.test.ts",
+                      lambda stubs_dir: load_stubs(stubs_dir, OIP_STUBS), Client)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@
 import { connect, constants } from 'node:http2';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Client, credentials, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials, status } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadPackageDefinition } from '@modelserve/proto';
+import { rawBidi, rawServerStream, rawUnary } from '@modelserve/server/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureRepository } from './support/fixtures.js';
@@ -39,41 +40,10 @@ interface MethodDef {
 const definition = loadPackageDefinition() as unknown as Record<string, Record<string, MethodDef>>;
 const services = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAdmin', 'inference.GRPCInferenceService'];
 const unaryMethods = services.flatMap((s) => Object.values(definition[s]!).filter((m) => !m.requestStream && !m.responseStream));
-const identity = (b: Buffer): Buffer => b;
-
-/** Sends raw bytes as the request of a unary method; resolves with the status code (0 for OK). */
-function sendBytes(path: string, bytes: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer from ${path} within 10 s`)), 10_000);
-    raw.makeUnaryRequest(path, identity, identity, bytes, new Metadata(), { deadline: Date.now() + 10_000 }, (error: ServiceError | null) => {
-      clearTimeout(timer);
-      resolve(error === null ? 0 : error.code);
-    });
-  });
-}
-
-/** Sends raw bytes as the request of a server-streaming method; resolves with its status once the first answer (if any) cancels it. */
-function sendBytesStreamed(path: string, bytes: Buffer): Promise<number> {
-  return new Promise((resolve) => {
-    const call = raw.makeServerStreamRequest(path, identity, identity, bytes, new Metadata(), { deadline: Date.now() + 10_000 });
-    call.on('data', () => call.cancel());
-    call.on('error', () => undefined);
-    call.on('status', (s: StatusObject) => resolve(s.code));
-  });
-}
-
-/** Sends raw messages on a bidirectional method, then half-closes; resolves with its status and how many answers came first. */
-function sendBytesBidi(path: string, messages: Buffer[]): Promise<{ code: number; answers: number }> {
-  return new Promise((resolve) => {
-    const call = raw.makeBidiStreamRequest(path, identity, identity, new Metadata(), { deadline: Date.now() + 10_000 });
-    let answers = 0;
-    call.on('data', () => answers++);
-    call.on('error', () => undefined);
-    call.on('status', (s: StatusObject) => resolve({ code: s.code, answers }));
-    for (const message of messages) call.write(message);
-    call.end();
-  });
-}
+// Raw bytes to the server, each call bounded by a 10 s deadline.
+const sendBytes = (path: string, bytes: Buffer): Promise<number> => rawUnary(raw, path, bytes, { timeoutMs: 10_000 });
+const sendBytesStreamed = (path: string, bytes: Buffer): Promise<number> => rawServerStream(raw, path, bytes, { timeoutMs: 10_000 });
+const sendBytesBidi = (path: string, messages: Buffer[]) => rawBidi(raw, path, messages, { timeoutMs: 10_000 });
 
 /** Whether protobuf can decode `bytes` as the request of `method` (the server's own view, from the same .proto). */
 type Decodes = (bytes: Buffer) => boolean;

@@ -14,7 +14,7 @@ import {
 } from './backend-onnxruntime-types.js';
 import { ModelServeError } from './errors.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
-import type { DataType, NamedTensor, NumericTensorData } from './tensor.js';
+import { numericArrayOf, type NamedTensor, type NumericTensorData } from './tensor.js';
 
 // A plain JavaScript file next to this one, in src/ (tests) as in dist/ (builds): no build needed to test.
 const workerUrl = new URL('./backend-onnxruntime-worker.js', import.meta.url);
@@ -220,22 +220,6 @@ function toWire(t: NamedTensor, label: string, movable: boolean, transfer: Array
   return { name: t.name, type, dims: t.shape, data };
 }
 
-const viewOf: Record<Exclude<DataType, 'BYTES'>, (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView> = {
-  BOOL: (b, o, n) => new Uint8Array(b, o, n),
-  UINT8: (b, o, n) => new Uint8Array(b, o, n),
-  UINT16: (b, o, n) => new Uint16Array(b, o, n),
-  UINT32: (b, o, n) => new Uint32Array(b, o, n),
-  UINT64: (b, o, n) => new BigUint64Array(b, o, n),
-  INT8: (b, o, n) => new Int8Array(b, o, n),
-  INT16: (b, o, n) => new Int16Array(b, o, n),
-  INT32: (b, o, n) => new Int32Array(b, o, n),
-  INT64: (b, o, n) => new BigInt64Array(b, o, n),
-  FP16: (b, o, n) => new Uint16Array(b, o, n),
-  BF16: (b, o, n) => new Uint16Array(b, o, n),
-  FP32: (b, o, n) => new Float32Array(b, o, n),
-  FP64: (b, o, n) => new Float64Array(b, o, n),
-};
-
 function fromWire(t: WireTensor, label: string): NamedTensor {
   const datatype = dataTypeOfOrt(t.type);
   if (datatype === undefined) throw new ModelServeError('Internal', `${label}: output '${t.name}' has unsupported type ${t.type}`);
@@ -244,6 +228,6 @@ function fromWire(t: WireTensor, label: string): NamedTensor {
   }
   const view = t.data as ArrayBufferView;
   const size = (view as Uint8Array).BYTES_PER_ELEMENT;
-  const data = viewOf[datatype](view.buffer, view.byteOffset, view.byteLength / size);
+  const data = new numericArrayOf[datatype](view.buffer, view.byteOffset, view.byteLength / size);
   return { name: t.name, datatype, shape: t.dims, data } as NamedTensor;
 }

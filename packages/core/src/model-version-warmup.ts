@@ -1,7 +1,7 @@
 import type { ModelInstance } from './backend.js';
 import type { Logger } from './logger.js';
 import type { ModelSignature } from './metadata.js';
-import type { DataType, NamedTensor, NumericTensorData } from './tensor.js';
+import { numericArrayOf, type NamedTensor } from './tensor.js';
 
 /**
  * Runs every instance once on zeros of the model's input shapes (variable dimensions 1, an open
@@ -13,7 +13,7 @@ export async function warmUp(label: string, instances: readonly ModelInstance[],
     signature.inputs.map((spec) => {
       const shape = (spec.shape ?? [1]).map((d) => (d < 0 ? 1 : d));
       const count = shape.reduce((a, b) => a * b, 1);
-      const data = spec.datatype === 'BYTES' ? Array.from({ length: count }, () => new Uint8Array(0)) : zeros(spec.datatype, count);
+      const data = spec.datatype === 'BYTES' ? Array.from({ length: count }, () => new Uint8Array(0)) : new numericArrayOf[spec.datatype](count);
       return { name: spec.name, datatype: spec.datatype, shape, data } as NamedTensor;
     });
   const started = performance.now();
@@ -21,31 +21,4 @@ export async function warmUp(label: string, instances: readonly ModelInstance[],
   const failed = results.find((r) => r.status === 'rejected');
   if (failed !== undefined) logger.warn({ label, reason: (failed.reason as Error).message }, 'warm-up on zero inputs failed; serving without it');
   else logger.info({ label, instances: instances.length, ms: Math.round(performance.now() - started) }, 'warmed up');
-}
-
-function zeros(datatype: Exclude<DataType, 'BYTES'>, count: number): NumericTensorData {
-  switch (datatype) {
-    case 'INT64':
-      return new BigInt64Array(count);
-    case 'UINT64':
-      return new BigUint64Array(count);
-    case 'FP64':
-      return new Float64Array(count);
-    case 'FP32':
-      return new Float32Array(count);
-    case 'INT32':
-      return new Int32Array(count);
-    case 'UINT32':
-      return new Uint32Array(count);
-    case 'INT16':
-      return new Int16Array(count);
-    case 'UINT16':
-    case 'FP16':
-    case 'BF16':
-      return new Uint16Array(count);
-    case 'INT8':
-      return new Int8Array(count);
-    default:
-      return new Uint8Array(count);
-  }
 }

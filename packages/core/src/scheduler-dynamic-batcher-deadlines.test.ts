@@ -3,47 +3,51 @@ import type { DynamicBatcherOptions } from './scheduler-dynamic-batcher.js';
 import { batcher, job, releaseAll, settled } from './testing/held-instance.js';
 import { ManualClock } from './testing/manual-clock.js';
 
+/** A batcher (batching on, max_batch_size 4, see batcher()) on a manual clock. */
+function onClock(overrides: Partial<DynamicBatcherOptions> = {}) {
+  const clock = new ManualClock();
+  return { ...batcher({ clock, ...overrides }), clock };
+}
+
+/** Checks that `late`, queued with a deadline `ms` ahead, still waits 1 ms before it and is answered DeadlineExceeded at it. */
+async function expectExpiresWhileQueued(clock: ManualClock, late: Promise<unknown>, ms: number): Promise<void> {
+  clock.advance(ms - 1);
+  expect(await settled(late)).toBe(false);
+  clock.advance(1);
+  await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
+}
+
 /** Deadlines in virtual time: each answer is checked at its exact moment, on any machine. */
 describe('dynamic batcher deadlines', () => {
-  it('answers DeadlineExceeded for a request whose deadline passes while queued, and never runs it', async () => {
-    const clock = new ManualClock();
-    const { scheduler, held, log } = batcher({ clock });
+  /** A request queued `ms` before its deadline behind a run that does not end expires at the deadline, never runs, and leaves no timer. */
+  async function expiresBehindHeldRun(overrides: Partial<DynamicBatcherOptions>, ms: number) {
+    const { scheduler, held, log, clock } = onClock(overrides);
     const running = scheduler.enqueue(job(0));
-    const late = scheduler.enqueue(job(1, { deadline: clock.now() + 20 }));
-    clock.advance(19);
-    expect(await settled(late)).toBe(false);
-    clock.advance(1);
-    await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
-    await releaseAll(held, [running]);
-    expect(log).toEqual(['run 1: 0']);
-    expect(scheduler.inflight).toBe(0);
-  });
-
-  it('answers DeadlineExceeded at the deadline for a request queued with a deadline too far off for a timer of its own', async () => {
-    const clock = new ManualClock();
-    const { scheduler, held, log } = batcher({ shedByDeadline: false, clock });
-    const running = scheduler.enqueue(job(0));
-    const late = scheduler.enqueue(job(1, { deadline: clock.now() + 1300 }));
-    clock.advance(1299);
-    expect(await settled(late)).toBe(false);
-    clock.advance(1);
-    await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
+    const late = scheduler.enqueue(job(1, { deadline: clock.now() + ms }));
+    await expectExpiresWhileQueued(clock, late, ms);
     await releaseAll(held, [running]);
     expect(log).toEqual(['run 1: 0']);
     expect(scheduler.inflight).toBe(0);
     expect(clock.pending).toBe(0);
+  }
+
+  it('answers DeadlineExceeded for a request whose deadline passes while queued, and never runs it', async () => {
+    await expiresBehindHeldRun({}, 20);
+  });
+
+  it('answers DeadlineExceeded at the deadline for a request queued with a deadline too far off for a timer of its own', async () => {
+    await expiresBehindHeldRun({ shedByDeadline: false }, 1300);
   });
 
   describe('shedding by deadline', () => {
     /** A batcher (batching off: one request per run) on a manual clock, whose first run took 40 ms. */
     async function timed(overrides: Partial<DynamicBatcherOptions> = {}) {
-      const clock = new ManualClock();
-      const b = batcher({ batching: false, clock, ...overrides });
+      const b = onClock({ batching: false, ...overrides });
       const first = b.scheduler.enqueue(job(0));
-      clock.advance(40);
+      b.clock.advance(40);
       b.held.release();
       await first;
-      return { ...b, clock };
+      return b;
     }
 
     it('refuses at once, with ResourceExhausted, a request that the work queued ahead would make miss its deadline', async () => {
@@ -67,10 +71,7 @@ describe('dynamic batcher deadlines', () => {
       const { scheduler, held, clock } = await timed({ shedByDeadline: false });
       const accepted = [scheduler.enqueue(job(1)), scheduler.enqueue(job(2)), scheduler.enqueue(job(3))];
       const late = scheduler.enqueue(job(4, { deadline: clock.now() + 100 }));
-      clock.advance(99);
-      expect(await settled(late)).toBe(false);
-      clock.advance(1);
-      await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
+      await expectExpiresWhileQueued(clock, late, 100);
       await releaseAll(held, accepted);
     });
 

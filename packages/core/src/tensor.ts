@@ -42,6 +42,29 @@ export interface TensorDataMap {
 /** A numeric tensor's storage. */
 export type NumericTensorData = Exclude<TensorDataMap[DataType], Uint8Array[]>;
 
+/** A numeric datatype's typed array: made of `length` zeros, or as a view on bytes. */
+export interface NumericArrayConstructor<T extends NumericTensorData> {
+  new (length: number): T;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+}
+
+/** The typed array of each numeric datatype, checked against TensorDataMap: one table for every place that makes one (warm-up's zeros, views on onnxruntime's outputs). */
+export const numericArrayOf: { readonly [D in Exclude<DataType, 'BYTES'>]: NumericArrayConstructor<TensorDataMap[D]> } = {
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  FP16: Uint16Array,
+  BF16: Uint16Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+};
+
 /** Any tensor's storage. */
 export type TensorData = TensorDataMap[DataType];
 

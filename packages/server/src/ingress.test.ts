@@ -1,6 +1,7 @@
-import { Client, credentials, Metadata, Server, ServerCredentials, status, type ServiceDefinition, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, Server, ServerCredentials, status, type ServiceDefinition } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ingress } from './ingress.js';
+import { rawBidi, rawUnary } from './testing/raw-calls.js';
 
 /** Raw bytes, except that a message starting with 0xff does not decode. */
 const decode = (b: Buffer): Buffer => {
@@ -62,21 +63,8 @@ afterAll(() => {
   server.forceShutdown();
 });
 
-function unary(name: string, request: Buffer, metadata = new Metadata()): Promise<number> {
-  return new Promise((resolve) => client.makeUnaryRequest(`/test.Ingress/${name}`, bytes, bytes, request, metadata, (error) => resolve(error === null ? status.OK : error.code)));
-}
-
-function bidi(name: string, messages: Buffer[]): Promise<{ code: number; answers: number }> {
-  return new Promise((resolve) => {
-    const call = client.makeBidiStreamRequest(`/test.Ingress/${name}`, bytes, bytes);
-    let answers = 0;
-    call.on('data', () => answers++);
-    call.on('error', () => undefined);
-    call.on('status', (s: StatusObject) => resolve({ code: s.code, answers }));
-    for (const message of messages) call.write(message);
-    call.end();
-  });
-}
+const unary = (name: string, request: Buffer, metadata?: Metadata): Promise<number> => rawUnary(client, `/test.Ingress/${name}`, request, { metadata });
+const bidi = (name: string, messages: Buffer[]) => rawBidi(client, `/test.Ingress/${name}`, messages);
 
 describe('the ingress pipeline', () => {
   it('declares each method with the kind its service definition gives and the access it was declared with', () => {
