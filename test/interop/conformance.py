@@ -3,13 +3,14 @@
 
 Run once per server configuration (directCalls on, and off) by test/src/interop/python-conformance.test.ts,
 which compares what both runs saw: each check reports `facts` (codes, headers, counts) that must be
-identical on both paths. The server serves the repository of conformance-server.ts: `any_rank` (an
+identical on both paths, but for grpc_timeout_past_int32_ms, whose facts name the path it ran on. The server serves the repository of conformance-server.ts: `any_rank` (an
 identity), `held` / `held_wide` (runs wait for a release), `control` (releases them, counts them) and
 `expand` (answers [n] with n floats).
 
 Usage: conformance.py --address HOST:PORT --expectations FILE --stubs DIR
 (CONFORMANCE_ONLY=name,name runs only those cases, when debugging one.)
-The expectations file carries `aging_address`, a server of the same kind with a short maxConnectionAgeMs.
+The expectations file carries `aging_address`, a server of the same kind with a short maxConnectionAgeMs,
+and `direct_calls`, whether the server answers the inference methods directly.
 Prints {"checks": [{"name", "ok", "detail", "facts", "seconds"}]}; exits 0 when every check passed,
 1 when one failed, 2 when it could not start.
 """
