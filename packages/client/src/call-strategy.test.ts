@@ -23,7 +23,7 @@ function target(endpoints: Fake[] = [a, b, c]): AttemptTarget<Fake> & { picked: 
   };
 }
 
-const unavailable = (where: string) => new ModelServeError(status.UNAVAILABLE, 'connection refused', where);
+const unavailable = (where: string) => new ModelServeError(status.UNAVAILABLE, 'connection refused', { endpoint: where });
 const later = () => Date.now() + 60_000;
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
 
@@ -41,7 +41,7 @@ describe('CallStrategy: retries', () => {
   it('does not retry any other failure', async () => {
     const t = target();
     const strategy = new CallStrategy(t);
-    const refused = new ModelServeError(status.INVALID_ARGUMENT, 'bad shape', 'a');
+    const refused = new ModelServeError(status.INVALID_ARGUMENT, 'bad shape', { endpoint: 'a' });
     expect(await failure(strategy.withRetries(later(), undefined, async () => Promise.reject(refused)))).toBe(refused);
     expect(t.picked).toEqual(['a']);
   });
@@ -111,7 +111,7 @@ describe('CallStrategy: hedging', () => {
       return new Promise((_, reject) =>
         signal!.addEventListener('abort', () => {
           firstCancelled = true;
-          reject(new ModelServeError(status.CANCELLED, 'cancelled', 'a'));
+          reject(new ModelServeError(status.CANCELLED, 'cancelled', { endpoint: 'a' }));
         }),
       );
     });

@@ -97,7 +97,7 @@ export class CallStrategy<E extends { readonly address: string }> {
       try {
         return { value: await attempt(endpoint, signal), endpoint: endpoint.address };
       } catch (e) {
-        const error = ModelServeError.from(e, endpoint.address);
+        const error = ModelServeError.from(e, { endpoint: endpoint.address });
         if (signal?.aborted) throw cancelledByCaller();
         if (!this.mayRetry(error, n, deadline, signal)) throw error;
       }

@@ -81,7 +81,7 @@ export function unaryAttempt<Req, Res>(
   endpoint.started();
   const onAbort = signal === undefined ? undefined : (): void => pending.cancel();
   const pending = endpoint.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, call.metadata, { deadline: call.deadline }, (e, value) => {
-    const error = e === null ? undefined : ModelServeError.from(e, endpoint.address);
+    const error = e === null ? undefined : ModelServeError.from(e, { endpoint: endpoint.address });
     if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
     call.finished(endpoint, startedAt, error);
     done(error, value);

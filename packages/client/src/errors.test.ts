@@ -1,35 +1,39 @@
-import { status } from '@grpc/grpc-js';
-import { ModelServeError as CoreError } from '@modelserve/core/errors';
+import { Metadata, status } from '@grpc/grpc-js';
+import { errorCodes, ModelServeError as CoreError } from '@modelserve/core/errors';
 import { describe, expect, it } from 'vitest';
-import { ModelServeError } from './errors.js';
+import { ModelServeError as Exported } from './index.js';
+import { cancelledByCaller, ModelServeError } from './errors.js';
 
+// The class itself (codes by name and number, from(), details, message) is tested with core's table
+// in packages/core/src/errors.test.ts; here, what the SDK adds: grpc-js's view of it.
 describe("the SDK's ModelServeError", () => {
-  it('names its status as grpc-js does, and says where it came from', () => {
-    const error = new ModelServeError(status.RESOURCE_EXHAUSTED, 'queue is full', '127.0.0.1:8001');
-    expect(error).toMatchObject({
-      name: 'ModelServeError',
-      code: status.RESOURCE_EXHAUSTED,
-      codeName: 'RESOURCE_EXHAUSTED',
-      details: 'queue is full',
-      endpoint: '127.0.0.1:8001',
-      errorCode: 'ResourceExhausted',
-      message: 'RESOURCE_EXHAUSTED: queue is full (127.0.0.1:8001)',
-    });
-    expect(new ModelServeError(99 as status, 'odd')).toMatchObject({ codeName: 'CODE_99', errorCode: undefined, message: 'CODE_99: odd' });
+  it("is core's one class, exported under the same name", () => {
+    expect(ModelServeError).toBe(CoreError);
+    expect(Exported).toBe(CoreError);
+    expect(new CoreError('NotFound', 'gone')).toBeInstanceOf(Exported);
   });
 
-  it('from() keeps a grpc-js status error, maps a core error by its code, and makes anything else the fallback', () => {
-    const grpcError = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: status.UNAVAILABLE, details: 'No connection established' });
-    expect(ModelServeError.from(grpcError, 'a:1')).toMatchObject({ code: status.UNAVAILABLE, details: 'No connection established', endpoint: 'a:1' });
+  it("numbers and names every code as grpc-js's status enum does", () => {
+    for (const code of errorCodes) {
+      const error = new ModelServeError(code, 'why');
+      expect(status[error.code], code).toBe(error.codeName);
+      expect(new ModelServeError(status[error.codeName as keyof typeof status], 'why'), code).toMatchObject({ code: error.code, errorCode: code });
+    }
+  });
 
-    const core = new CoreError('NotFound', "model 'x' is not in the repository");
-    expect(ModelServeError.from(core, 'local')).toMatchObject({ code: status.NOT_FOUND, codeName: 'NOT_FOUND', details: core.message, endpoint: 'local', cause: core });
-    expect(ModelServeError.from(new CoreError('DeadlineExceeded', 'late'))).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+  it('keeps the status and details of a grpc-js ServiceError, with the endpoint that answered', () => {
+    const serviceError = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: status.UNAVAILABLE, details: 'No connection established', metadata: new Metadata() });
+    expect(ModelServeError.from(serviceError, { endpoint: 'a:1' })).toMatchObject({
+      code: status.UNAVAILABLE,
+      codeName: 'UNAVAILABLE',
+      details: 'No connection established',
+      endpoint: 'a:1',
+      message: 'UNAVAILABLE: No connection established (a:1)',
+      cause: serviceError,
+    });
+  });
 
-    expect(ModelServeError.from(new TypeError('oops'))).toMatchObject({ code: status.UNKNOWN, details: 'oops' });
-    expect(ModelServeError.from('text', undefined, status.INTERNAL)).toMatchObject({ code: status.INTERNAL, details: 'text' });
-    expect(ModelServeError.from(null)).toMatchObject({ code: status.UNKNOWN, details: 'null' });
-    const same = new ModelServeError(status.CANCELLED, 'cancelled by the caller');
-    expect(ModelServeError.from(same)).toBe(same);
+  it('cancelledByCaller() is CANCELLED', () => {
+    expect(cancelledByCaller()).toMatchObject({ code: status.CANCELLED, errorCode: 'Cancelled', details: 'cancelled by the caller', endpoint: undefined });
   });
 });

@@ -3,9 +3,8 @@
  * caller's process (edge use: no server, no network). Its own entry point, so that
  * `@modelserve/client` alone never loads onnxruntime (it uses only core's error table).
  */
-import { status } from '@grpc/grpc-js';
 import { ModelRegistry, type Logger, type NamedTensor, type TensorSpec as CoreSpec } from '@modelserve/core';
-import { ModelServeError } from './errors.js';
+import { cancelledByCaller, ModelServeError } from './errors.js';
 import { fromDecodedTensor, toDecodedTensor, type TensorInputs } from './tensors.js';
 import type { ModelInfo, ModelMetadata, PredictOptions, PredictResult, Predictor, StreamOptions, StreamRequest, StreamResult, TensorSpec } from './types.js';
 
@@ -17,8 +16,8 @@ export interface LocalPredictorOptions {
   logger?: Logger;
 }
 
-/** Any failure as the SDK's: a core error by its code (the one table in @modelserve/core/errors), anything else INTERNAL. */
-const sdkError = (error: unknown): ModelServeError => ModelServeError.from(error, 'local', status.INTERNAL);
+/** Core's errors are the SDK's and pass as they are (in-process, without an endpoint); anything else, a bug, is Internal. */
+const failure = (error: unknown): ModelServeError => ModelServeError.from(error, { fallback: 'Internal' });
 
 const spec = (s: CoreSpec): TensorSpec => ({ name: s.name, datatype: s.datatype, shape: s.shape ?? [-1] });
 
@@ -32,7 +31,7 @@ class LocalPredictor implements Predictor {
   constructor(private readonly registry: ModelRegistry) {}
 
   async predict(model: string, inputs: TensorInputs, options: PredictOptions = {}): Promise<PredictResult> {
-    if (options.signal?.aborted) throw new ModelServeError(status.CANCELLED, 'cancelled by the caller', 'local');
+    if (options.signal?.aborted) throw cancelledByCaller();
     try {
       const tensors: NamedTensor[] = Object.entries(inputs).map(([name, input]) => toDecodedTensor(name, input) as NamedTensor);
       const response = await this.registry.infer({
@@ -48,7 +47,7 @@ class LocalPredictor implements Predictor {
       const outputs = Object.fromEntries(response.outputs.map((t) => [t.name, fromDecodedTensor(t)]));
       return { model: response.model, version: String(response.version), id: response.id, outputs, endpoint: 'local' };
     } catch (error) {
-      throw sdkError(error);
+      throw failure(error);
     }
   }
 
@@ -64,13 +63,13 @@ class LocalPredictor implements Predictor {
     for await (const r of requests) {
       const id = r.id ?? String(position);
       position++;
-      if (pending.has(id)) throw new ModelServeError(status.INVALID_ARGUMENT, `stream request id '${id}' is already in flight: ids must be unique`, 'local');
+      if (pending.has(id)) throw new ModelServeError('InvalidArgument', `stream request id '${id}' is already in flight: ids must be unique`);
       const predictOptions: PredictOptions = { id, ...(r.version !== undefined ? { version: r.version } : {}), ...(r.outputs ? { outputs: r.outputs } : {}), ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(options.signal ? { signal: options.signal } : {}) };
       pending.set(
         id,
         this.predict(model, r.inputs, predictOptions).then(
           (result): StreamResult => ({ ok: true, ...result, id }),
-          (error: unknown): StreamResult => ({ ok: false, id, error: sdkError(error) }),
+          (error: unknown): StreamResult => ({ ok: false, id, error: failure(error) }),
         ),
       );
       while (pending.size >= maxInflight) yield await settle();
@@ -91,7 +90,7 @@ class LocalPredictor implements Predictor {
       const m = this.registry.metadata(model, version);
       return { name: m.name, version: String(m.version), platform: m.platform, maxBatchSize: m.maxBatchSize, inputs: m.inputs.map(spec), outputs: m.outputs.map(spec) };
     } catch (error) {
-      throw sdkError(error);
+      throw failure(error);
     }
   }
 

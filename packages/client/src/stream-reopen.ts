@@ -75,12 +75,12 @@ export async function* reopeningStream(host: StreamHost, model: string, requests
     const stream: Call = { call, endpoint, ended: false, blocked: false, halfClosed: false };
     call.on('data', (r: PredictStreamResponse__Output) => {
       if (!unanswered.delete(r.id)) return;
-      if (r.error) ready.push({ ok: false, id: r.id, error: new ModelServeError(r.error.code as status, r.error.message, endpoint.address) });
+      if (r.error) ready.push({ ok: false, id: r.id, error: new ModelServeError(r.error.code, r.error.message, { endpoint: endpoint.address }) });
       else {
         try {
           ready.push({ ok: true, ...decodePredictResponse(r.response!, endpoint.address) });
         } catch (error) {
-          ready.push({ ok: false, id: r.id, error: ModelServeError.from(error, endpoint.address) });
+          ready.push({ ok: false, id: r.id, error: ModelServeError.from(error, { endpoint: endpoint.address }) });
         }
       }
       // The caller reads results slower than they come: stop reading until it catches up.
@@ -90,7 +90,7 @@ export async function* reopeningStream(host: StreamHost, model: string, requests
     call.on('error', (e) => {
       if (stream.ended) return;
       stream.ended = true;
-      const error = ModelServeError.from(e, endpoint.address);
+      const error = ModelServeError.from(e, { endpoint: endpoint.address });
       host.finished(endpoint, startedAt, error);
       if (current === stream) current = undefined;
       const retry = unanswered.size > 0 && !signal?.aborted && host.mayRetry(error, attempt, deadline ?? Infinity, signal);
@@ -102,7 +102,7 @@ export async function* reopeningStream(host: StreamHost, model: string, requests
       stream.ended = true;
       host.finished(endpoint, startedAt, undefined);
       if (current === stream) current = undefined;
-      if (unanswered.size > 0) failure = new ModelServeError(status.UNAVAILABLE, `the stream ended with ${unanswered.size} requests unanswered`, endpoint.address);
+      if (unanswered.size > 0) failure = new ModelServeError(status.UNAVAILABLE, `the stream ended with ${unanswered.size} requests unanswered`, { endpoint: endpoint.address });
       notify();
     });
     call.on('drain', () => {

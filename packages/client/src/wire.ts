@@ -56,7 +56,7 @@ export function decodePredictResponse(response: ParsedPredictResponse | PredictR
       outputs[t.name] = numericRawOutput(t) ?? fromDecodedTensor(decodeTensor(t, t.raw_contents.length > 0 ? t.raw_contents : null, `output '${t.name}'`));
     }
   } catch (error) {
-    if (error instanceof TensorCodecError) throw new ModelServeError(status.INTERNAL, `undecodable response: ${error.message}`, endpoint);
+    if (error instanceof TensorCodecError) throw new ModelServeError(status.INTERNAL, `undecodable response: ${error.message}`, { endpoint });
     throw error;
   }
   return { model: response.model_name, version: response.model_version, id: response.id, outputs, endpoint };

@@ -75,8 +75,8 @@ describe('onnxruntime backend', () => {
 
   it('refuses a model onnxruntime cannot load, with its reason', async () => {
     await expect(start('bf16', bf16Identity())).rejects.toMatchObject({
-      code: 'FailedPrecondition',
-      message: "onnxruntime cannot load model 'bf16' version 1: Unsupported data type: 16",
+      errorCode: 'FailedPrecondition',
+      details: "onnxruntime cannot load model 'bf16' version 1: Unsupported data type: 16",
     });
   });
 
@@ -84,7 +84,7 @@ describe('onnxruntime backend', () => {
     const instance = await start('closing', mlp({ seed: 6 }).bytes);
     await instance.close();
     await expect(instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: new Float32Array(784) }], [])).rejects.toMatchObject({
-      code: 'Unavailable',
+      errorCode: 'Unavailable',
     });
   });
 
@@ -125,7 +125,7 @@ describe('onnxruntime backend', () => {
     await failure;
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(/^worker exited with code 1 and could not restart: onnxruntime cannot load model 'broken-later' version 1: .+/);
-    const unavailable = { code: 'Unavailable', message: `${label}: ${reasons[0]}` };
+    const unavailable = { errorCode: 'Unavailable', details: `${label}: ${reasons[0]}` };
     await expect(waiting).rejects.toMatchObject(unavailable);
     await expect(run()).rejects.toMatchObject(unavailable);
     expect((instance as unknown as { restarts: number }).restarts).toBe(1);

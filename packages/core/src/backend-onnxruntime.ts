@@ -12,7 +12,7 @@ import {
   type WorkerInit,
   type WorkerSpec,
 } from './backend-onnxruntime-types.js';
-import { ModelServeError } from './errors.js';
+import { detailsOf, internalError, ModelServeError } from './errors.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
 import { numericArrayOf, type NamedTensor, type NumericTensorData } from './tensor.js';
 
@@ -104,7 +104,7 @@ class OnnxRuntimeInstance implements ModelInstance {
       (error: unknown) => {
         this.restarting = undefined;
         if (this.closed) return;
-        const why = `${reason} and could not restart: ${(error as Error).message}`;
+        const why = `${reason} and could not restart: ${detailsOf(error)}`;
         this.fail(`${this.label}: ${why}`);
         this.options.onFailed?.(why);
       },
@@ -143,7 +143,7 @@ class OnnxRuntimeInstance implements ModelInstance {
     try {
       pending.resolve(message.outputs.map((t) => fromWire(t, this.label)));
     } catch (error) {
-      pending.reject(ModelServeError.from(error));
+      pending.reject(internalError(error));
     }
   }
 

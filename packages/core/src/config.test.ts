@@ -34,7 +34,7 @@ describe('model config', () => {
   });
 
   it('names the file and the field of every problem', () => {
-    expect(() => parseModelConfig({ max_batch_size: -1 }, 'm/config.yaml')).toThrow(/^m\/config\.yaml: max_batch_size: .*>=\s?0/);
+    expect(() => parseModelConfig({ max_batch_size: -1 }, 'm/config.yaml')).toThrow(/^INVALID_ARGUMENT: m\/config\.yaml: max_batch_size: .*>=\s?0/);
     expect(() => parseModelConfig({ max_batch_sise: 8 }, 'm/config.yaml')).toThrow(/m\/config\.yaml: .*max_batch_sise/);
     expect(() => parseModelConfig({ instances: { count: 'two' } }, 'm/config.yaml')).toThrow(/instances\.count: .*number/);
     expect(() => parseModelConfig({ version_policy: { latest: 0 } }, 'm/config.yaml')).toThrow(/version_policy/);

@@ -11,8 +11,8 @@ export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';
 
 // Errors
-export { Code, ModelServeError, codeOfStatus, errorCodes, invalidArgument, statusNameOf, statusOf } from './errors.js';
-export type { ErrorCode, StatusCode } from './errors.js';
+export { Code, ModelServeError, codeOfStatus, detailsOf, errorCodes, internalError, invalidArgument, statusNameOf } from './errors.js';
+export type { ErrorCode, FromOptions, StatusCode } from './errors.js';
 
 // Tensors and metadata
 export { elementCount } from './tensor.js';

@@ -1,4 +1,5 @@
 import type { ModelInstance } from './backend.js';
+import { detailsOf } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ModelSignature } from './metadata.js';
 import { numericArrayOf, type NamedTensor } from './tensor.js';
@@ -19,6 +20,6 @@ export async function warmUp(label: string, instances: readonly ModelInstance[],
   const started = performance.now();
   const results = await Promise.allSettled(instances.map((instance) => instance.run(inputs(), [], { movable: true })));
   const failed = results.find((r) => r.status === 'rejected');
-  if (failed !== undefined) logger.warn({ label, reason: (failed.reason as Error).message }, 'warm-up on zero inputs failed; serving without it');
+  if (failed !== undefined) logger.warn({ label, reason: detailsOf(failed.reason) }, 'warm-up on zero inputs failed; serving without it');
   else logger.info({ label, instances: instances.length, ms: Math.round(performance.now() - started) }, 'warmed up');
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Backend, ModelInstance } from './backend.js';
 import type { ModelConfig } from './config.js';
-import { ModelServeError } from './errors.js';
+import { detailsOf, ModelServeError } from './errors.js';
 import { assertTransition } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { ModelSignature, VersionState, VersionStatus } from './metadata.js';
@@ -73,7 +73,7 @@ export class ModelVersion {
         const ms = Math.round(performance.now() - started);
         logger.info({ model: this.model, version: this.version, instances: loaded.instances.length, ms }, 'model version loaded');
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = detailsOf(error);
         this.move('FAILED', reason);
         logger.error({ model: this.model, version: this.version, reason }, 'model version failed to load');
       }
@@ -165,7 +165,7 @@ export class ModelVersion {
     try {
       loaded = await this.start(backend, modelFile, config, logger);
     } catch (error) {
-      logger.error({ model: this.model, version: this.version, reason: (error as Error).message }, 'changed model file failed to load; the previous one keeps serving');
+      logger.error({ model: this.model, version: this.version, reason: detailsOf(error) }, 'changed model file failed to load; the previous one keeps serving');
       return;
     }
     const previous = { scheduler: this.scheduler, instances: this.instances };

@@ -81,8 +81,8 @@ describe('a version whose workers die and cannot restart', () => {
       expect(status!.reason).toMatch(/^its last instance failed: worker exited with code 1 and could not restart: onnxruntime cannot load model 'm' version 1: .+/);
       expect(registry.isReady('m')).toBe(false);
       await expect(registry.infer({ model: 'm', version: 1, inputs: input() })).rejects.toMatchObject({
-        code: 'Unavailable',
-        message: `model 'm' version 1 is not ready: it is FAILED (${status!.reason})`,
+        errorCode: 'Unavailable',
+        details: `model 'm' version 1 is not ready: it is FAILED (${status!.reason})`,
       });
 
       // With the file back, loading the model again serves it.

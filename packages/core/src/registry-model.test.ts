@@ -40,8 +40,8 @@ describe('a registered model', () => {
     expect(m.pick(undefined).version).toBe(2);
     expect(m.pick('3').version).toBe(3);
     expect(m.defaultVersion()?.version).toBe(2);
-    expect(() => m.pick(4)).toThrow(expect.objectContaining({ code: 'NotFound', message: "model 'm' has no version 4; versions: 1, 2, 3" }));
-    expect(() => model([1]).pick(undefined)).toThrow(expect.objectContaining({ code: 'Unavailable', message: "model 'm' has no ready version" }));
+    expect(() => m.pick(4)).toThrow(expect.objectContaining({ errorCode: 'NotFound', details: "model 'm' has no version 4; versions: 1, 2, 3" }));
+    expect(() => model([1]).pick(undefined)).toThrow(expect.objectContaining({ errorCode: 'Unavailable', details: "model 'm' has no ready version" }));
   });
 
   it('follows the routing of config.yaml once applied, and names only a ready shadow', () => {

@@ -67,14 +67,14 @@ describe('model registry', () => {
     const root = await repository({ 'm/1/model.onnx': '' });
     const registry = await ModelRegistry.open({ repository: root, backend: new FakeBackend(() => scaler(1)) });
     await expect(registry.infer({ model: 'nope', inputs: x([1, 1]) })).rejects.toMatchObject({
-      code: 'NotFound',
-      message: "model 'nope' is not in the repository; models: m",
+      errorCode: 'NotFound',
+      details: "model 'nope' is not in the repository; models: m",
     });
     await expect(registry.infer({ model: 'm', version: 7, inputs: x([1, 1]) })).rejects.toMatchObject({
-      code: 'NotFound',
-      message: "model 'm' has no version 7; versions: 1",
+      errorCode: 'NotFound',
+      details: "model 'm' has no version 7; versions: 1",
     });
-    await expect(registry.infer({ model: 'm', inputs: [] })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(registry.infer({ model: 'm', inputs: [] })).rejects.toMatchObject({ errorCode: 'InvalidArgument' });
   });
 
   it('marks a version that fails to load FAILED with the reason, and keeps serving the others', async () => {
@@ -82,7 +82,7 @@ describe('model registry', () => {
     const backend = new FakeBackend((f) => (f.includes('bad') ? { ...scaler(1), loadError: 'unsupported type bfloat16' } : scaler(1)));
     const registry = await ModelRegistry.open({ repository: root, backend });
     expect(registry.status('bad').versions).toEqual([{ version: 1, state: 'FAILED', reason: 'unsupported type bfloat16' }]);
-    await expect(registry.infer({ model: 'bad', inputs: x([1, 1]) })).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(registry.infer({ model: 'bad', inputs: x([1, 1]) })).rejects.toMatchObject({ errorCode: 'Unavailable' });
     await expect(registry.infer({ model: 'good', inputs: x([1, 1]) })).resolves.toMatchObject({ version: 1 });
   });
 
@@ -108,8 +108,8 @@ describe('model registry', () => {
     const loading = registry.load('m');
     await started;
     await expect(registry.infer({ model: 'm', version: 1, inputs: x([1, 1]) })).rejects.toMatchObject({
-      code: 'Unavailable',
-      message: "model 'm' version 1 is not ready: it is LOADING (loading)",
+      errorCode: 'Unavailable',
+      details: "model 'm' version 1 is not ready: it is LOADING (loading)",
     });
     await loading;
     expect(states).toEqual(['LOADING', 'READY']);
@@ -131,7 +131,7 @@ describe('model registry', () => {
     const unloading = registry.unload('m');
     await new Promise((r) => setImmediate(r));
     expect(registry.status('m').versions[0]!.state).toBe('UNLOADING');
-    await expect(registry.infer({ model: 'm', version: 1, inputs: x([1, 1]) })).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(registry.infer({ model: 'm', version: 1, inputs: x([1, 1]) })).rejects.toMatchObject({ errorCode: 'Unavailable' });
     held.open();
     await expect(accepted).resolves.toMatchObject({ version: 1 });
     await unloading;
@@ -144,8 +144,8 @@ describe('model registry', () => {
     const registry = await ModelRegistry.open({ repository: root, backend: new FakeBackend((f) => scaler(versionOf(f))) });
     const status = await registry.load('m', '1');
     expect(status.versions.map((v) => v.state)).toEqual(['READY', 'READY']);
-    await expect(registry.load('m', '3')).rejects.toMatchObject({ code: 'NotFound', message: "model 'm' has no version 3 on disk; versions: 1, 2" });
-    await expect(registry.load('../m')).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(registry.load('m', '3')).rejects.toMatchObject({ errorCode: 'NotFound', details: "model 'm' has no version 3 on disk; versions: 1, 2" });
+    await expect(registry.load('../m')).rejects.toMatchObject({ errorCode: 'InvalidArgument' });
   });
 
   it('refuses a batched model whose first dimension is fixed', async () => {

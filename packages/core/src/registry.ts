@@ -2,7 +2,7 @@ import type { Backend } from './backend.js';
 import { OnnxRuntimeBackend } from './backend-onnxruntime.js';
 import { compareOutputs } from './compare-outputs.js';
 import { readModelConfig, type ModelConfig } from './config.js';
-import { ModelServeError } from './errors.js';
+import { detailsOf, ModelServeError } from './errors.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ModelMetadata, ModelStatus } from './metadata.js';
@@ -31,7 +31,7 @@ export interface RegistryOptions {
 
 /**
  * The models of a repository, their versions and lifecycles, and the entry point for inference.
- * Transport-free: servers call `infer` and map `ModelServeError` codes to their statuses.
+ * Transport-free: servers call `infer` and answer a `ModelServeError` with its status (`code`) and `details`.
  */
 export class ModelRegistry {
   private readonly models = new Map<string, RegisteredModel>();
@@ -59,8 +59,8 @@ export class ModelRegistry {
     await Promise.all(
       entries.map((entry) =>
         registry.load(entry.name).catch((error: unknown) => {
-          if (!(error instanceof ModelServeError) || error.code !== 'ResourceExhausted') throw error;
-          registry.logger.error({ model: entry.name, reason: error.message }, 'model not loaded');
+          if (!(error instanceof ModelServeError) || error.errorCode !== 'ResourceExhausted') throw error;
+          registry.logger.error({ model: entry.name, reason: error.details }, 'model not loaded');
         }),
       ),
     );
@@ -150,7 +150,7 @@ export class ModelRegistry {
       record.configError = undefined;
       record.applyConfigRouting(onDisk);
     } catch (error) {
-      record.configError = (error as Error).message;
+      record.configError = detailsOf(error);
       this.logger.error({ model: name, reason: record.configError }, 'model config is invalid');
     }
     for (const v of onDisk) {
@@ -182,7 +182,7 @@ export class ModelRegistry {
   async reload(): Promise<ModelStatus[]> {
     const onDisk = (await this.repository.scan()).map((entry) => entry.name);
     const names = [...new Set([...onDisk, ...this.models.keys()])];
-    await Promise.all(names.map((name) => this.load(name).catch((error: unknown) => this.logger.error({ model: name, reason: (error as Error).message }, 'reload failed'))));
+    await Promise.all(names.map((name) => this.load(name).catch((error: unknown) => this.logger.error({ model: name, reason: detailsOf(error) }, 'reload failed'))));
     return this.list();
   }
 

@@ -39,6 +39,6 @@ describe('model repository', () => {
 
   it('reports an unknown model as NotFound', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'repo-'));
-    await expect(new ModelRepository(root).entry('nope')).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(new ModelRepository(root).entry('nope')).rejects.toMatchObject({ errorCode: 'NotFound' });
   });
 });

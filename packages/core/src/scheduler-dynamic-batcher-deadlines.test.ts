@@ -14,7 +14,7 @@ async function expectExpiresWhileQueued(clock: ManualClock, late: Promise<unknow
   clock.advance(ms - 1);
   expect(await settled(late)).toBe(false);
   clock.advance(1);
-  await expect(late).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline passed while queued' });
+  await expect(late).rejects.toMatchObject({ errorCode: 'DeadlineExceeded', details: 'm/1: deadline passed while queued' });
 }
 
 /** Deadlines in virtual time: each answer is checked at its exact moment, on any machine. */
@@ -57,8 +57,8 @@ describe('dynamic batcher deadlines', () => {
       // The clock stands still: the answer cannot have waited for anything.
       const refused = scheduler.enqueue(job(4, { deadline: clock.now() + 100 }));
       await expect(refused).rejects.toMatchObject({
-        code: 'ResourceExhausted',
-        message: 'm/1: overloaded: the 2 requests queued ahead would finish it in about 160 ms, its deadline is in 100 ms',
+        errorCode: 'ResourceExhausted',
+        details: 'm/1: overloaded: the 2 requests queued ahead would finish it in about 160 ms, its deadline is in 100 ms',
       });
       // A deadline the forecast meets is accepted.
       accepted.push(scheduler.enqueue(job(5, { deadline: clock.now() + 200 })));
@@ -84,7 +84,7 @@ describe('dynamic batcher deadlines', () => {
       clock.advance(109);
       expect(await settled(queued)).toBe(false);
       clock.advance(1);
-      await expect(queued).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline would pass before a run could finish (runs take about 40 ms)' });
+      await expect(queued).rejects.toMatchObject({ errorCode: 'DeadlineExceeded', details: 'm/1: deadline would pass before a run could finish (runs take about 40 ms)' });
       expect(deadline - clock.now()).toBe(40);
       await releaseAll(held, [running]);
       expect(log).toEqual(['run 1: 0', 'run 1: 1']);
@@ -98,7 +98,7 @@ describe('dynamic batcher deadlines', () => {
       clock.advance(59);
       // The run in progress ends after 59 ms: runs now take about 44 ms, and 41 ms are left.
       held.release();
-      await expect(queued).rejects.toMatchObject({ code: 'DeadlineExceeded', message: 'm/1: deadline would pass before a run could finish (runs take about 44 ms)' });
+      await expect(queued).rejects.toMatchObject({ errorCode: 'DeadlineExceeded', details: 'm/1: deadline would pass before a run could finish (runs take about 44 ms)' });
       await running;
       expect(log).toEqual(['run 1: 0', 'run 1: 1']);
       expect(scheduler.inflight).toBe(0);

@@ -42,8 +42,8 @@ describe('dynamic batcher: instances that can no longer run', () => {
     scheduler.remove(a.instance, 'worker died');
     expect(await settled(queued)).toBe(false);
     scheduler.remove(b.instance, 'its worker exited and could not restart');
-    await expect(queued).rejects.toMatchObject({ code: 'Unavailable', message: 'm/1: its worker exited and could not restart' });
-    await expect(scheduler.enqueue(job(3))).rejects.toMatchObject({ code: 'Unavailable', message: 'm/1: its worker exited and could not restart' });
+    await expect(queued).rejects.toMatchObject({ errorCode: 'Unavailable', details: 'm/1: its worker exited and could not restart' });
+    await expect(scheduler.enqueue(job(3))).rejects.toMatchObject({ errorCode: 'Unavailable', details: 'm/1: its worker exited and could not restart' });
     expect(scheduler.instances).toBe(0);
     const drained = scheduler.drain();
     a.release();

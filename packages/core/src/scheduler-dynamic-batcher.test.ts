@@ -109,8 +109,8 @@ describe('dynamic batcher', () => {
     await releaseAll(held, results);
     expect(log).toEqual(['run 1: 0', 'run 1: 2', 'run 1: 1', 'run 1: 3']);
     await expect(scheduler.enqueue(job(4, { priority: 3 }))).rejects.toMatchObject({
-      code: 'InvalidArgument',
-      message: 'm/1: priority 3 is out of range: expected 1 (highest) to 2, or 0 for the default',
+      errorCode: 'InvalidArgument',
+      details: 'm/1: priority 3 is out of range: expected 1 (highest) to 2, or 0 for the default',
     });
   });
 
@@ -118,7 +118,7 @@ describe('dynamic batcher', () => {
     const { scheduler, held } = batcher({ maxQueueSize: 1 });
     const running = scheduler.enqueue(job(0));
     const queued = scheduler.enqueue(job(1));
-    await expect(scheduler.enqueue(job(2))).rejects.toMatchObject({ code: 'ResourceExhausted', message: 'm/1: queue is full (1 requests waiting)' });
+    await expect(scheduler.enqueue(job(2))).rejects.toMatchObject({ errorCode: 'ResourceExhausted', details: 'm/1: queue is full (1 requests waiting)' });
     await releaseAll(held, [running, queued]);
   });
 
@@ -128,7 +128,7 @@ describe('dynamic batcher', () => {
     const controller = new AbortController();
     const cancelled = scheduler.enqueue(job(1, { signal: controller.signal }));
     controller.abort();
-    await expect(cancelled).rejects.toMatchObject({ code: 'Cancelled' });
+    await expect(cancelled).rejects.toMatchObject({ errorCode: 'Cancelled' });
     expect(scheduler.inflight).toBe(1);
     await releaseAll(held, [running]);
     expect(log).toEqual(['run 1: 0']);
@@ -139,7 +139,7 @@ describe('dynamic batcher', () => {
     const running = scheduler.enqueue(job(0));
     let drained = false;
     const draining = scheduler.drain().then(() => (drained = true));
-    await expect(scheduler.enqueue(job(1))).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(scheduler.enqueue(job(1))).rejects.toMatchObject({ errorCode: 'Unavailable' });
     await tick();
     expect(drained).toBe(false);
     await releaseAll(held, [running]);
@@ -165,7 +165,7 @@ describe('dynamic batcher', () => {
     const first = scheduler.enqueue(job(1));
     const crashed = [scheduler.enqueue(job(2)), scheduler.enqueue(job(3))]; // queued behind the first: one batch
     await first;
-    for (const r of crashed) await expect(r).rejects.toMatchObject({ code: 'Internal', message: 'backend crashed mid-batch' });
+    for (const r of crashed) await expect(r).rejects.toMatchObject({ errorCode: 'Internal', details: 'backend crashed mid-batch' });
     const after = await scheduler.enqueue(job(4));
     expect([...(after[0]!.data as Float32Array)]).toEqual([8]);
     expect(stats.snapshot('m', 1)).toMatchObject({ requestCount: 2, failureCount: 2 });

@@ -1,6 +1,6 @@
 import type { ModelInstance } from './backend.js';
 import { batchKey, batchSizeOf, concatInputs, splitOutputs } from './batch-tensors.js';
-import { ModelServeError } from './errors.js';
+import { internalError, ModelServeError } from './errors.js';
 import { formBatch, halves, type BatchRules } from './scheduler-batch.js';
 import { systemClock, type Clock } from './scheduler-clock.js';
 import { RequestQueue, type QueuedRequest } from './scheduler-queue.js';
@@ -222,7 +222,7 @@ export class DynamicBatcher implements Scheduler {
         try {
           parts = splitOutputs(label, result, sizes);
         } catch (error) {
-          this.answerAll(live, ModelServeError.from(error));
+          this.answerAll(live, internalError(error));
           return;
         }
         for (let i = 0; i < live.length; i++) {
@@ -235,7 +235,7 @@ export class DynamicBatcher implements Scheduler {
       (error: unknown) => {
         stats?.ran(samples, this.sinceUs(now), live.length);
         this.release(instance, live.length, group);
-        this.answerAll(live, ModelServeError.from(error));
+        this.answerAll(live, internalError(error));
       },
     );
   }

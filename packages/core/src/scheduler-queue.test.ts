@@ -25,7 +25,7 @@ function queue(overrides: Partial<RequestQueueOptions> = {}) {
   const add = (name: string, extra: Partial<InferenceJob> = {}, size = 1) => {
     const j = job(extra);
     const level = q.admit(j, size, true, 1);
-    const request = q.push(j, '', size, level, () => answers.push(`${name}: ok`), (e) => answers.push(`${name}: ${(e as ModelServeError).code}: ${e.message}`));
+    const request = q.push(j, '', size, level, () => answers.push(`${name}: ok`), (e) => answers.push(`${name}: ${(e as ModelServeError).errorCode}: ${(e as ModelServeError).details}`));
     q.watch(request);
     return request;
   };
@@ -51,11 +51,11 @@ describe('request queue', () => {
 
   it('refuses a priority out of range with InvalidArgument, and any request once full with ResourceExhausted', () => {
     const { q, add } = queue({ maxQueueSize: 2 });
-    expect(() => q.admit(job({ priority: 3 }), 1, true, 1)).toThrow(/^m\/1: priority 3 is out of range: expected 1 \(highest\) to 2, or 0 for the default$/);
-    expect(() => q.admit(job({ priority: 1.5 }), 1, true, 1)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(() => q.admit(job({ priority: 3 }), 1, true, 1)).toThrow(/^INVALID_ARGUMENT: m\/1: priority 3 is out of range: expected 1 \(highest\) to 2, or 0 for the default$/);
+    expect(() => q.admit(job({ priority: 1.5 }), 1, true, 1)).toThrow(expect.objectContaining({ errorCode: 'InvalidArgument' }));
     add('a');
     add('b');
-    expect(() => q.admit(job(), 1, true, 1)).toThrow(expect.objectContaining({ code: 'ResourceExhausted', message: 'm/1: queue is full (2 requests waiting)' }));
+    expect(() => q.admit(job(), 1, true, 1)).toThrow(expect.objectContaining({ errorCode: 'ResourceExhausted', details: 'm/1: queue is full (2 requests waiting)' }));
   });
 
   it('refuses a request the samples queued ahead would make miss its deadline, forecast from recent runs over the instances', () => {
@@ -66,7 +66,7 @@ describe('request queue', () => {
     // 3 ahead + 1 = 4 samples: 2 runs, over 1 instance, after the one in progress: 3 × 40 ms.
     const deadline = clock.now() + 119;
     expect(() => q.admit(job({ deadline }), 1, true, 1)).toThrow(
-      expect.objectContaining({ code: 'ResourceExhausted', message: 'm/1: overloaded: the 2 requests queued ahead would finish it in about 120 ms, its deadline is in 119 ms' }),
+      expect.objectContaining({ errorCode: 'ResourceExhausted', details: 'm/1: overloaded: the 2 requests queued ahead would finish it in about 120 ms, its deadline is in 119 ms' }),
     );
     expect(q.admit(job({ deadline: deadline + 1 }), 1, true, 1)).toBe(2);
     // Over two instances: 1 + ceil(2 / 2) runs.

@@ -1,8 +1,8 @@
 import { status } from '@grpc/grpc-js';
-import { errorCodes, ModelServeError, statusNameOf, type Logger } from '@modelserve/core';
+import { errorCodes, internalError, ModelServeError, statusNameOf, type Logger } from '@modelserve/core';
 import { TensorCodecError } from '@modelserve/proto';
 import { describe, expect, it } from 'vitest';
-import { callStatusOf, grpcStatusOf } from './status.js';
+import { callStatusOf } from './status.js';
 
 function recordingLogger(): Logger & { lines: Array<{ fields: object; message: string }> } {
   const lines: Array<{ fields: object; message: string }> = [];
@@ -11,23 +11,19 @@ function recordingLogger(): Logger & { lines: Array<{ fields: object; message: s
 }
 
 describe('error → gRPC status', () => {
-  it('maps every core error code to its own status', () => {
-    expect(Object.keys(grpcStatusOf).sort()).toEqual([...errorCodes].sort());
-    expect(new Set(Object.values(grpcStatusOf)).size).toBe(errorCodes.length);
-    expect(grpcStatusOf.InvalidArgument).toBe(status.INVALID_ARGUMENT);
-    expect(grpcStatusOf.Unavailable).toBe(status.UNAVAILABLE);
-  });
-
-  it("numbers and names every code as grpc-js's status enum does, and leaves no failure status out", () => {
+  it("answers every error code as grpc-js's status of the same name, with the details and not the decorated message", () => {
+    const logger = recordingLogger();
     for (const code of errorCodes) {
-      expect(status[grpcStatusOf[code]], code).toBe(statusNameOf(code));
-      expect(status[statusNameOf(code) as keyof typeof status], code).toBe(grpcStatusOf[code]);
+      const error = new ModelServeError(code, `why ${code}`);
+      expect(callStatusOf(error, logger), code).toEqual({ code: status[statusNameOf(code) as keyof typeof status], details: `why ${code}` });
+      expect(status[callStatusOf(error, logger).code], code).toBe(statusNameOf(code));
     }
+    const answered = errorCodes.map((code) => callStatusOf(new ModelServeError(code, ''), logger).code);
     const failures = Object.values(status).filter((s): s is status => typeof s === 'number' && s !== status.OK);
-    expect(Object.values(grpcStatusOf).sort((a, b) => a - b)).toEqual(failures.sort((a, b) => a - b));
+    expect(answered.sort((a, b) => a - b)).toEqual(failures.sort((a, b) => a - b));
   });
 
-  it('keeps the message of a known error and logs nothing', () => {
+  it('keeps the details of a known error and logs nothing', () => {
     const logger = recordingLogger();
     expect(callStatusOf(new ModelServeError('NotFound', "model 'x' is not in the repository"), logger)).toEqual({
       code: status.NOT_FOUND,
@@ -38,6 +34,14 @@ describe('error → gRPC status', () => {
       details: "input 'x': bad shape",
     });
     expect(logger.lines).toEqual([]);
+  });
+
+  it('logs an Internal error with its cause, and answers its details', () => {
+    const logger = recordingLogger();
+    const cause = new TypeError('undefined is not a function');
+    const error = internalError(cause);
+    expect(callStatusOf(error, logger)).toEqual({ code: status.INTERNAL, details: 'internal error' });
+    expect(logger.lines).toEqual([{ fields: { err: error, cause }, message: 'internal error' }]);
   });
 
   it('turns anything else into INTERNAL with a generic message, and logs it', () => {

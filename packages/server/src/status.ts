@@ -1,12 +1,6 @@
 import { status as GrpcStatus, type sendUnaryData, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { Code, ModelServeError, type ErrorCode, type Logger } from '@modelserve/core';
+import { ModelServeError, type Logger } from '@modelserve/core';
 import { TensorCodecError } from '@modelserve/proto';
-
-/**
- * Each error code's gRPC status: core's one table (`Code`, whose values are gRPC's status numbers),
- * typed as grpc-js's enum; status.test.ts checks every number and name against grpc-js's own.
- */
-export const grpcStatusOf: Readonly<Record<ErrorCode, GrpcStatus>> = Code as Readonly<Record<ErrorCode, number>> as Readonly<Record<ErrorCode, GrpcStatus>>;
 
 /** A status code and a message safe to show to the caller. */
 export interface CallStatus {
@@ -15,14 +9,15 @@ export interface CallStatus {
 }
 
 /**
- * The status to answer for any thrown value. Known errors keep their message; anything else
- * becomes INTERNAL with a generic message, and the value is logged, never sent.
+ * The status to answer for any thrown value. Known errors keep their status (a ModelServeError's
+ * `code` is its gRPC status number, core's one table) and their details, never the decorated
+ * `message`; anything else becomes INTERNAL with a generic message, and the value is logged, never sent.
  */
 export function callStatusOf(error: unknown, logger: Logger): CallStatus {
   if (error instanceof TensorCodecError) return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message };
   if (error instanceof ModelServeError) {
-    if (error.code === 'Internal') logger.error({ err: error, cause: error.cause }, 'internal error');
-    return { code: grpcStatusOf[error.code], details: error.message };
+    if (error.errorCode === 'Internal') logger.error({ err: error, cause: error.cause }, 'internal error');
+    return { code: error.code, details: error.details };
   }
   logger.error({ err: error }, 'unexpected error');
   return { code: GrpcStatus.INTERNAL, details: 'internal error' };
