@@ -4,6 +4,7 @@ import { infer } from './commands/infer.js';
 import { models } from './commands/models.js';
 import { reload, rollback, route } from './commands/route.js';
 import { serve } from './commands/serve.js';
+import { setConnectTimeout } from './client.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -25,9 +26,12 @@ function integerOption(flags: string, description: string, min: number, max: num
 
 const program = new Command('modelserve').description('Serve ONNX models over gRPC').showHelpAfterError();
 
-/** The option every client command takes: where the server is. */
+/** The options every client command takes: where the server is and how long to wait for it. */
 function clientCommand(name: string): Command {
-  return program.command(name).option('-a, --address <host:port>', 'server address', '127.0.0.1:8001');
+  return program
+    .command(name)
+    .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+    .addOption(integerOption('--connect-timeout <seconds>', 'how long to wait for the connection to the server', 1, 86_400, 10));
 }
 
 program
@@ -86,6 +90,12 @@ clientCommand('infer')
   .addOption(new Option('-o, --output <name>', 'an output to return; repeatable').argParser(collect).default([], 'every output'))
   .option('--id <id>', 'request id', 'cli')
   .action(infer);
+
+// The client commands' --connect-timeout, for the connection client.ts makes.
+program.hook('preAction', (_program, command) => {
+  const seconds: unknown = command.opts()['connectTimeout'];
+  if (typeof seconds === 'number') setConnectTimeout(seconds);
+});
 
 program.parseAsync().catch((error: unknown) => {
   const e = error as { code?: number; details?: string; message?: string };
