@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generates Python gRPC stubs for modelserve's protos and the gRPC health proto into OUT
 # (default: test/interop/gen, git-ignored). Generated code is never committed: the .proto
-# files are the contract, and regenerating proves a stock protoc can compile them.
+# files are the contract, and regenerating proves a stock protoc can compile them. The interop
+# suites use it, and so does examples/python/client.py on its first run.
 #
 # Needs Debian's protobuf-compiler (protoc) and protobuf-compiler-grpc (grpc_python_plugin).
 # Usage: test/interop/gen_stubs.sh [OUT]

@@ -117,14 +117,26 @@ describe('bearer tokens', () => {
     await unary((cb) => admin.LoadModel({ name: 'tiny_mlp' }, bearer('admin-secret'), cb));
   });
 
-  it('lets the CLI in with $MODELSERVE_TOKEN, and its admin commands with --token', async () => {
+  it('lets the CLI in with $MODELSERVE_INFERENCE_TOKEN, and its admin commands with --token', async () => {
     const refused = await modelserve({}, 'models', '--address', server.address).catch((e: { code: number; stderr: string }) => e);
     expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('authorization') });
-    const { stdout } = await modelserve({ MODELSERVE_TOKEN: 'infer-secret' }, 'models', '--address', server.address);
+    const { stdout } = await modelserve({ MODELSERVE_INFERENCE_TOKEN: 'infer-secret' }, 'models', '--address', server.address);
     expect(stdout).toMatch(/tiny_mlp\s+1\s+READY/);
-    const routed = await modelserve({ MODELSERVE_TOKEN: 'infer-secret' }, 'route', 'mnist_mlp', '--default', '1', '--token', 'admin-secret', '--address', server.address);
+    const routed = await modelserve({ MODELSERVE_INFERENCE_TOKEN: 'infer-secret' }, 'route', 'mnist_mlp', '--default', '1', '--token', 'admin-secret', '--address', server.address);
     expect(routed.stdout).toContain('default 1');
-    await modelserve({ MODELSERVE_TOKEN: 'infer-secret' }, 'rollback', 'mnist_mlp', '--token', 'admin-secret', '--address', server.address);
+    await modelserve({ MODELSERVE_INFERENCE_TOKEN: 'infer-secret' }, 'rollback', 'mnist_mlp', '--token', 'admin-secret', '--address', server.address);
+  });
+
+  it('refuses $MODELSERVE_TOKEN, the old name, naming the variable to set instead', async () => {
+    const expected = {
+      code: 1,
+      stdout: '',
+      stderr: 'modelserve: $MODELSERVE_TOKEN is no longer read: put the inference token in $MODELSERVE_INFERENCE_TOKEN (the variable `modelserve serve` reads too) and unset MODELSERVE_TOKEN\n',
+    };
+    const environments: Array<Record<string, string>> = [{ MODELSERVE_TOKEN: 'infer-secret' }, { MODELSERVE_TOKEN: 'infer-secret', MODELSERVE_INFERENCE_TOKEN: 'infer-secret' }];
+    for (const env of environments) {
+      expect(await modelserve(env, 'models', '--address', server.address).catch((e: unknown) => e)).toMatchObject(expected);
+    }
   });
 
   it('requires the inference token for inference when one is set, and leaves health open', async () => {

@@ -16,7 +16,7 @@ import { runSoak, soakLines } from './soak.js';
 import { countSteps, runBench } from './run.js';
 import { sdkTargets } from './sdk-compare.js';
 import { countSdkSteps, runSdk } from './sdk.js';
-import { evaluateTargets, rssTarget, targetLines } from './targets.js';
+import { evaluateTargets, rssTarget, rssTargetsTitle, sweepTargetsTitle, targetLines } from './targets.js';
 import type { BenchResults, ConfigKey, Method, ModelKey } from './types.js';
 
 const program = new Command('modelserve-bench')
@@ -155,7 +155,14 @@ async function main(): Promise<void> {
           : await withProgress(countSteps(opts), (p) => runBench(opts, p, info));
   results.durationSeconds = (Date.now() - started) / 1000;
   const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : results.overload !== undefined ? overloadVerdicts(results.overload) : opts.soak ? [] : evaluateTargets(results);
-  const title = results.sdk !== undefined ? 'Targets (SDK balancing: under 5% of throughput)' : results.overload !== undefined ? `Targets (overload at ${results.overload.factor}× capacity)` : undefined;
+  const title =
+    results.sdk !== undefined
+      ? 'Targets (SDK balancing: under 5% of throughput)'
+      : results.overload !== undefined
+        ? `Targets (overload at ${results.overload.factor}× capacity)`
+        : opts.rss
+          ? rssTargetsTitle
+          : sweepTargetsTitle;
   const lines =
     results.soak !== undefined
       ? [...soakLines(results.soak), '']

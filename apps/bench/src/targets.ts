@@ -1,4 +1,4 @@
-/** The targets of issue 3, each evaluated from the run's own measurements. */
+/** The benchmark's targets, each evaluated from the run's own measurements. */
 import { formatBytes, formatLatency, formatRate, formatRatio } from './format.js';
 import { findPoint, ratio } from './ratios.js';
 import type { BenchResults, ModelKey, PointResult } from './types.js';
@@ -126,8 +126,13 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
   ];
 }
 
+/** The title of the sweep's targets (`evaluateTargets`), saying what they judge. */
+export const sweepTargetsTitle = 'Targets (throughput and latency against the baselines; event loop, health and RSS under load)';
+/** The title of `--rss`'s one target. */
+export const rssTargetsTitle = 'Targets (server RSS growth)';
+
 /** The Targets block as lines. */
-export function targetLines(targets: readonly TargetResult[], title = 'Targets (issue 3)'): string[] {
+export function targetLines(targets: readonly TargetResult[], title = sweepTargetsTitle): string[] {
   const width = Math.max(...targets.map((t) => t.target.length));
   return [title, ...targets.map((t) => `  ${t.verdict.padEnd(12)} ${t.target.padEnd(width)}  ${t.measured}`)];
 }

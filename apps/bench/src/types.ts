@@ -13,7 +13,7 @@ export type ModelKey = 'mlp' | 'cnn';
 export type ConfigKey = 'compute' | 'echo' | 'naive' | 'off' | 'on';
 
 /**
- * What the echo server runs on: `grpc-js` (the issue's transport limit), or `direct`: grpc-js with its
+ * What the echo server runs on: `grpc-js` (the transport limit the targets judge against), or `direct`: grpc-js with its
  * unary calls and PredictStream answered on its HTTP/2 streams, the transport modelserve uses.
  */
 export type EchoTransport = 'grpc-js' | 'direct';

@@ -4,6 +4,7 @@ import { infer } from './commands/infer.js';
 import { models } from './commands/models.js';
 import { reload, rollback, route } from './commands/route.js';
 import { serve } from './commands/serve.js';
+import { setConnectTimeout } from './client.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -15,74 +16,86 @@ function integer(min: number, max: number) {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/**
+ * An integer option whose help shows its default once, as `shown` (commander prints the raw
+ * value otherwise, e.g. 67108864 for 64 MiB).
+ */
+function integerOption(flags: string, description: string, min: number, max: number, value: number, shown?: string): Option {
+  return new Option(flags, description).argParser(integer(min, max)).default(value, shown === undefined ? undefined : `${value}, ${shown}`);
+}
+
 const program = new Command('modelserve').description('Serve ONNX models over gRPC').showHelpAfterError();
+
+/** The options every client command takes: where the server is and how long to wait for it. */
+function clientCommand(name: string): Command {
+  return program
+    .command(name)
+    .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
+    .addOption(integerOption('--connect-timeout <seconds>', 'how long to wait for the connection to the server', 1, 86_400, 10));
+}
 
 program
   .command('serve')
   .description('serve a model repository (default: the bundled demo models)')
-  .option('-r, --model-repository <dir>', 'model repository: <dir>/<model>/<version>/model.onnx')
-  .option('--host <host>', 'address to listen on', '0.0.0.0')
-  .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer(0, 65535), 8001)
-  .option('--max-message-bytes <n>', 'largest gRPC message received or sent', integer(1024, 2 ** 31 - 1), 64 * 1024 * 1024)
+  .option('-r, --model-repository <dir>', 'model repository: <dir>/<model>/<version>/model.onnx (default: the bundled demo models)')
+  .option('--host <host>', 'address to listen on: 0.0.0.0 every IPv4 interface, 127.0.0.1 loopback only', '0.0.0.0')
+  .addOption(integerOption('-p, --port <port>', 'port to listen on; 0 picks a free one', 0, 65535, 8001))
+  .addOption(integerOption('--max-message-bytes <n>', 'largest gRPC message received or sent', 1024, 2 ** 31 - 1, 64 * 1024 * 1024, '64 MiB'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
-  .option('--inference-delay-ms <ms>', 'add this delay before every inference answer (tests and demos of a slow replica)', integer(0, 60_000), 0)
-  .option('--max-concurrent-streams <n>', 'concurrent calls per client connection', integer(1, 100_000), 256)
-  .option('--max-connection-age-ms <ms>', 'close connections (gracefully) after this long so clients rebalance; 0: never', integer(0, 2 ** 31 - 1), 300_000)
-  .option('--max-bytes-element <bytes>', 'longest BYTES tensor element a request may carry', integer(1, 2 ** 31 - 1), 16 * 1024 * 1024)
-  .option('--max-loaded-models <n>', 'most models loaded at once (0: no limit)', integer(0, 1_000_000), 0)
-  .option('--drain-grace-ms <ms>', 'on SIGTERM, how long accepted calls may take to finish before the process exits anyway', integer(0, 600_000), 10_000)
+  .addOption(integerOption('--inference-delay-ms <ms>', 'add this delay before every inference answer (tests and demos of a slow replica)', 0, 60_000, 0))
+  .addOption(integerOption('--max-concurrent-streams <n>', 'concurrent calls per client connection', 1, 100_000, 256))
+  .addOption(integerOption('--max-connection-age-ms <ms>', 'close connections (gracefully) after this long so clients rebalance; 0: never', 0, 2 ** 31 - 1, 300_000, '5 min'))
+  .addOption(integerOption('--max-bytes-element <bytes>', 'longest BYTES tensor element a request may carry', 1, 2 ** 31 - 1, 16 * 1024 * 1024, '16 MiB'))
+  .addOption(integerOption('--max-loaded-models <n>', 'most models loaded at once; 0: no limit', 0, 1_000_000, 0))
+  .addOption(integerOption('--drain-grace-ms <ms>', 'on SIGTERM, how long accepted calls may take to finish before the process exits anyway', 0, 600_000, 10_000, '10 s'))
   .option('--tls-cert <file>', 'serve TLS with this PEM certificate chain (with --tls-key)')
   .option('--tls-key <file>', 'PEM private key of --tls-cert')
   .option('--tls-client-ca <file>', 'require client certificates signed by this PEM CA (mTLS)')
   .option('--admin-token <token>', 'bearer token required to load, unload, route, reload and set the serving status (default: $MODELSERVE_ADMIN_TOKEN; unset: open)')
   .option('--inference-token <token>', 'bearer token required by every other call but health and reflection (default: $MODELSERVE_INFERENCE_TOKEN; unset: open)')
-  .option('--repository-poll-interval <seconds>', 're-read the model repository this often (0: only on SIGHUP or `modelserve reload`)', integer(0, 86_400), 0)
-  .option('--no-direct-calls', 'leave every call to grpc-js instead of answering the inference methods on its HTTP/2 streams (default: $MODELSERVE_DIRECT_CALLS, 0 or false for off)')
+  .addOption(integerOption('--repository-poll-interval <seconds>', 're-read the model repository this often; 0: only on SIGHUP or `modelserve reload`', 0, 86_400, 0))
+  .option('--no-direct-calls', 'leave every call to grpc-js instead of answering the inference methods on its HTTP/2 streams (default: answered on the streams unless $MODELSERVE_DIRECT_CALLS is 0 or false)')
   .action(serve);
 
-program
-  .command('route')
+clientCommand('route')
   .description("show or change a model's routing of requests that name no version (one atomic step; `rollback` undoes it)")
   .argument('<model>', 'model name')
-  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
   .option('--split <weights>', 'weighted split, e.g. 1=90,2=10 (none to clear)')
   .option('--default <version>', 'default version (none: the highest ready version); a blue-green switch')
   .option('--shadow <version>', 'version that gets a copy of every request, answers compared, never returned (none to clear)')
   .option('--token <token>', 'admin bearer token (default: $MODELSERVE_ADMIN_TOKEN)')
   .action(route);
 
-program
-  .command('rollback')
+clientCommand('rollback')
   .description("restore a model's routing from before its last change")
   .argument('<model>', 'model name')
-  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
   .option('--token <token>', 'admin bearer token (default: $MODELSERVE_ADMIN_TOKEN)')
   .action(rollback);
 
-program
-  .command('reload')
+clientCommand('reload')
   .description('re-read the model repository: new versions load and warm up, removed ones drain, changed files are replaced')
-  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
   .option('--token <token>', 'admin bearer token (default: $MODELSERVE_ADMIN_TOKEN)')
   .action(reload);
 
-program
-  .command('models')
+clientCommand('models')
   .description('list the models of a running server with their versions and states')
-  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
-  .option('--json', 'print JSON', false)
+  .option('--json', 'print JSON instead of a table')
   .action(models);
 
-program
-  .command('infer')
+clientCommand('infer')
   .description('run one prediction and print the outputs as JSON')
   .argument('<model>', 'model name')
-  .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
-  .option('-v, --model-version <version>', 'model version (default: the default version)', '')
-  .option('-i, --input <name=value>', 'an input: JSON (nested arrays), @file.json, random or zeros; repeatable; missing inputs are random', collect, [])
-  .option('-o, --output <name>', 'an output to return; repeatable (default: all)', collect, [])
+  .addOption(new Option('-v, --model-version <version>', 'model version').default('', "the version the model's routing picks"))
+  .addOption(new Option('-i, --input <name=value>', 'an input: JSON (nested arrays), @file.json, random or zeros; repeatable').argParser(collect).default([], 'random values for every input not given'))
+  .addOption(new Option('-o, --output <name>', 'an output to return; repeatable').argParser(collect).default([], 'every output'))
   .option('--id <id>', 'request id', 'cli')
   .action(infer);
+
+// The client commands' --connect-timeout, for the connection client.ts makes.
+program.hook('preAction', (_program, command) => {
+  const seconds: unknown = command.opts()['connectTimeout'];
+  if (typeof seconds === 'number') setConnectTimeout(seconds);
+});
 
 program.parseAsync().catch((error: unknown) => {
   const e = error as { code?: number; details?: string; message?: string };
