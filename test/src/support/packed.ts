@@ -14,13 +14,15 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const publishable = ['@modelserve/proto', '@modelserve/core', '@modelserve/server', '@modelserve/client', '@modelserve/cli'] as const;
 
 /**
- * The environment of npm and npx in the scratch project: the test's own, without the `npm_*`
- * variables pnpm sets for the scripts it runs (npm would read `npm_config_*` as its configuration)
- * and with onnxruntime-node's install script told to download nothing (it fails on machines that
- * cannot reach its CUDA download host; the CPU libraries are in its npm package).
+ * The environment of npm and npx in the scratch project: the test's own, without the lower-case
+ * `npm_*` and `pnpm_*` variables pnpm sets for the scripts it runs (npm would take pnpm's
+ * `npm_config_globalconfig`, `npm_config_frozen_lockfile` and the like for its own configuration;
+ * it reads the user's .npmrc itself), and with onnxruntime-node's install script told to download
+ * nothing (it fails on machines that cannot reach its CUDA download host; the CPU libraries are in
+ * its npm package).
  */
 export function userEnv(): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/i.test(key)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/.test(key)));
   return { ...env, ONNXRUNTIME_NODE_INSTALL: 'skip' };
 }
 
