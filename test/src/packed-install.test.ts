@@ -39,7 +39,7 @@ beforeAll(async () => {
   await writeFile(path.join(scratch, 'package.json'), `${JSON.stringify({ name: 'scratch', private: true, type: 'module' }, null, 2)}\n`);
   const tarballs = (await readdir(scratch)).filter((f) => f.endsWith('.tgz')).map((f) => `./${f}`);
   expect(tarballs).toHaveLength(publishable.length);
-  // A cold npm cache downloads onnxruntime-node (about 100 MB) from the registry.
+  // A cold npm cache downloads onnxruntime-node (a 114 MB tarball) from the registry.
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], { cwd: scratch, env: userEnv(), timeoutMs: 480_000 });
   // Two servers, as the snippet names two endpoints; the bundled demo repository (no --model-repository).
   for (let i = 0; i < readmeEndpoints.length; i++) servers.push(startInstalledServer(scratch));
