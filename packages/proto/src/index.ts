@@ -5,7 +5,7 @@
  */
 
 // Loading
-/** Absolute path of the repository's proto/ directory; the include root for every .proto file. */
+/** Absolute path of the proto/ directory (the package's own copy when built); the include root for every .proto file. */
 export { protoRoot } from './load.js';
 /** The .proto files the server loads, relative to protoRoot. */
 export { protoFiles } from './load.js';

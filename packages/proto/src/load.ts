@@ -3,6 +3,7 @@
  * so that runtime objects match the generated types in ./generated. grpc-js is not imported here:
  * the caller hands over its own grpc-js's loadPackageDefinition (see loadGrpcObject).
  */
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
@@ -11,9 +12,17 @@ import type { ProtoGrpcType as InferenceProtoGrpcType } from './generated/grpc_s
 import type { ProtoGrpcType as PredictorProtoGrpcType } from './generated/predictor.js';
 import type { ProtoGrpcType as TensorProtoGrpcType } from './generated/tensor.js';
 
-/** Absolute path of the repository's top-level proto/ directory (the include root). */
-// Same depth from src/ (tests, vitest) and dist/ (built), so one relative path serves both.
-export const protoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '../../../proto');
+// Built, the package carries its own copy of proto/ in dist/proto (scripts/copy-protos.mjs), which is
+// all an installed package has. Run from src/ (vitest) there is none: the repository's top-level
+// proto/, at the same depth from src/ as from dist/.
+function findProtoRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const packaged = resolve(here, 'proto');
+  return existsSync(packaged) ? packaged : resolve(here, '../../../proto');
+}
+
+/** Absolute path of the proto/ directory every .proto file is loaded from (the include root). */
+export const protoRoot: string = findProtoRoot();
 
 /** The .proto files the server loads, relative to protoRoot. */
 export const protoFiles: readonly string[] = [
