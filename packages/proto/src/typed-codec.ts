@@ -49,6 +49,8 @@ const ranges: Partial<Record<DataType, string>> = {
   INT16: 'an integer from -32768 to 32767',
   INT32: 'an integer from -2147483648 to 2147483647',
   INT64: `an integer from ${int64Min} to ${int64Max}`,
+  FP16: 'a number from -65504 to 65504, ±Infinity or NaN',
+  BF16: 'a number from -3.3895314e38 to 3.3895314e38, ±Infinity or NaN',
 };
 
 function outOfRange(where: string, datatype: DataType, field: string, i: number, v: unknown): TensorCodecError {
@@ -98,9 +100,17 @@ export function decodeTypedContents(datatype: DataType, contents: WireTensorCont
     }
     case 'FP16':
     case 'BF16': {
+      // fp32_contents holds float32 values, some of them too large for FP16 (or, barely, BF16):
+      // a finite value that would round to ±Infinity is refused, not stored as Infinity.
       const toBits = datatype === 'FP16' ? numberToFloat16Bits : numberToBfloat16Bits;
+      const infinity = datatype === 'FP16' ? 0x7c00 : 0x7f80;
       const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) out[i] = toBits(values[i] as number);
+      for (let i = 0; i < n; i++) {
+        const v = values[i] as number;
+        const bits = toBits(v);
+        if ((bits & 0x7fff) === infinity && Number.isFinite(v)) throw outOfRange(where, datatype, field, i, v);
+        out[i] = bits;
+      }
       return out;
     }
     case 'FP32':
