@@ -87,6 +87,16 @@ function bigIntegerOf(v: unknown): bigint | undefined {
   return undefined;
 }
 
+/**
+ * FP16 or BF16 bits of `v`, rounded to nearest (ties to even); NaN and ±Infinity as they are.
+ * Undefined when `v` is finite but would round to ±Infinity (beyond ±65504 for FP16).
+ */
+export function halfFloatBits(datatype: 'FP16' | 'BF16', v: number): number | undefined {
+  const bits = datatype === 'FP16' ? numberToFloat16Bits(v) : numberToBfloat16Bits(v);
+  const infinity = datatype === 'FP16' ? 0x7c00 : 0x7f80;
+  return (bits & 0x7fff) === infinity && Number.isFinite(v) ? undefined : bits;
+}
+
 function isTypedArray(v: unknown): v is ArrayLike<unknown> & ArrayBufferView {
   return ArrayBuffer.isView(v) && !(v instanceof DataView);
 }
@@ -150,34 +160,24 @@ export function tensorDataFromValues(datatype: DataType, values: ArrayLike<unkno
     }
     case 'FP16':
     case 'BF16': {
-      const toBits = datatype === 'FP16' ? numberToFloat16Bits : numberToBfloat16Bits;
-      const infinity = datatype === 'FP16' ? 0x7c00 : 0x7f80;
       const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number') throw refused(where, datatype, i, v);
-        const bits = toBits(v);
-        if ((bits & 0x7fff) === infinity && Number.isFinite(v)) throw refused(where, datatype, i, v);
+        const bits = typeof v === 'number' ? halfFloatBits(datatype, v) : undefined;
+        if (bits === undefined) throw refused(where, datatype, i, v);
         out[i] = bits;
       }
       return out;
     }
-    case 'FP32': {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (typeof v !== 'number') throw refused(where, datatype, i, v);
-        out[i] = v;
-        if (Number.isFinite(v) && !Number.isFinite(out[i]!)) throw refused(where, datatype, i, v);
-      }
-      return out;
-    }
+    case 'FP32':
     case 'FP64': {
-      const out = new Float64Array(n);
+      const out = datatype === 'FP32' ? new Float32Array(n) : new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
         if (typeof v !== 'number') throw refused(where, datatype, i, v);
         out[i] = v;
+        // Only FP32 can overflow: a finite number stored as ±Infinity.
+        if (Number.isFinite(v) && !Number.isFinite(out[i]!)) throw refused(where, datatype, i, v);
       }
       return out;
     }

@@ -2,15 +2,11 @@
  * Typed contents (TensorContents): one repeated field per family of datatypes, as in Triton and
  * KServe. 64-bit integers travel as decimal strings (proto-loader's `longs: String`) to stay exact.
  */
-import {
-  bfloat16BitsToNumber,
-  float16BitsToNumber,
-  numberToBfloat16Bits,
-  numberToFloat16Bits,
-} from './float16.js';
+import { bfloat16BitsToNumber, float16BitsToNumber } from './float16.js';
 import { dataTypeInfo } from './tensor-types.js';
 import type { DataType, TensorData, TensorDataMap, WireTensorContents } from './tensor-types.js';
 import { TensorCodecError } from './tensor-errors.js';
+import { halfFloatBits } from './tensor-values.js';
 
 /** Typed contents as encodeTypedContents makes them: exactly one field set, 64-bit integers as strings. */
 export interface EncodedTensorContents {
@@ -102,13 +98,10 @@ export function decodeTypedContents(datatype: DataType, contents: WireTensorCont
     case 'BF16': {
       // fp32_contents holds float32 values, some of them too large for FP16 (or, barely, BF16):
       // a finite value that would round to ±Infinity is refused, not stored as Infinity.
-      const toBits = datatype === 'FP16' ? numberToFloat16Bits : numberToBfloat16Bits;
-      const infinity = datatype === 'FP16' ? 0x7c00 : 0x7f80;
       const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
-        const v = values[i] as number;
-        const bits = toBits(v);
-        if ((bits & 0x7fff) === infinity && Number.isFinite(v)) throw outOfRange(where, datatype, field, i, v);
+        const bits = halfFloatBits(datatype, values[i] as number);
+        if (bits === undefined) throw outOfRange(where, datatype, field, i, values[i]);
         out[i] = bits;
       }
       return out;
