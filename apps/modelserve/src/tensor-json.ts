@@ -4,73 +4,62 @@
 import {
   bfloat16BitsToNumber,
   float16BitsToNumber,
-  numberToBfloat16Bits,
-  numberToFloat16Bits,
+  tensorDataFromValues,
   type DataType,
   type DecodedTensor,
 } from '@modelserve/proto';
 
-type Json = number | string | boolean | Json[];
+/** A shape as messages print it: `[-1,4]`. */
+const formatShape = (shape: readonly number[]): string => `[${shape.join(',')}]`;
 
-/** The shape and flat elements of a nested JSON array; throws if it is not rectangular. */
-export function flattenJson(value: Json, where: string): { shape: number[]; values: Array<number | string | boolean> } {
+/**
+ * The shape and flat, row-major elements of a nested JSON array; throws, naming the element, if it
+ * is not rectangular. With `expected` (the model's shape, -1 where variable) the nesting must be as
+ * deep as `expected` has dimensions; without it, as deep as the first element's.
+ */
+export function flattenJson(value: unknown, where: string, expected?: readonly number[]): { shape: number[]; values: unknown[] } {
   const shape: number[] = [];
-  for (let v: Json = value; Array.isArray(v); v = v[0] as Json) shape.push(v.length);
-  const values: Array<number | string | boolean> = [];
-  const walk = (v: Json, depth: number): void => {
-    if (depth === shape.length) {
-      if (Array.isArray(v)) throw new Error(`${where}: ragged array: expected a value at depth ${depth}, got an array`);
-      values.push(v);
-      return;
+  let rank = expected?.length ?? 0;
+  if (expected === undefined) for (let v = value; Array.isArray(v); v = v[0]) rank++;
+  const values: unknown[] = [];
+  const nesting = (got: number): Error =>
+    new Error(
+      expected === undefined
+        ? `${where}: ragged array: expected ${rank} levels of nesting, got ${got} at element ${values.length}`
+        : `${where}: expected ${rank} levels of nesting for shape ${formatShape(expected)}, got ${got} at element ${values.length}`,
+    );
+  const walk = (v: unknown, depth: number): void => {
+    if (depth === rank) {
+      if (!Array.isArray(v)) {
+        values.push(v);
+        return;
+      }
+      let got = depth;
+      for (let inner: unknown = v; Array.isArray(inner); inner = inner[0]) got++;
+      throw nesting(got);
     }
-    if (!Array.isArray(v) || v.length !== shape[depth]) {
-      throw new Error(`${where}: ragged array: expected ${shape[depth]} elements at depth ${depth}, got ${Array.isArray(v) ? v.length : 'a value'}`);
+    if (!Array.isArray(v)) throw nesting(depth);
+    if (shape.length === depth) shape.push(v.length);
+    else if (v.length !== shape[depth]) {
+      throw new Error(`${where}: ragged array: expected ${shape[depth]} elements at depth ${depth}, got ${v.length} at element ${values.length}`);
     }
     for (const item of v) walk(item, depth + 1);
   };
   walk(value, 0);
+  // An empty array leaves the dimensions below it unseen: the model's where fixed, else 0 (no elements either way).
+  while (shape.length < rank) shape.push(Math.max(0, expected?.[shape.length] ?? 0));
   return { shape, values };
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A tensor of `datatype` from flat JSON values. */
-export function tensorFromValues(name: string, datatype: DataType, shape: number[], values: Array<number | string | boolean>): DecodedTensor {
-  const num = (v: number | string | boolean): number => Number(v);
-  const big = (v: number | string | boolean): bigint => BigInt(typeof v === 'boolean' ? Number(v) : v);
-  const data = ((): DecodedTensor['data'] => {
-    switch (datatype) {
-      case 'BOOL':
-      case 'UINT8':
-        return Uint8Array.from(values, num);
-      case 'INT8':
-        return Int8Array.from(values, num);
-      case 'UINT16':
-        return Uint16Array.from(values, num);
-      case 'INT16':
-        return Int16Array.from(values, num);
-      case 'UINT32':
-        return Uint32Array.from(values, num);
-      case 'INT32':
-        return Int32Array.from(values, num);
-      case 'UINT64':
-        return BigUint64Array.from(values, big);
-      case 'INT64':
-        return BigInt64Array.from(values, big);
-      case 'FP16':
-        return Uint16Array.from(values, (v) => numberToFloat16Bits(num(v)));
-      case 'BF16':
-        return Uint16Array.from(values, (v) => numberToBfloat16Bits(num(v)));
-      case 'FP32':
-        return Float32Array.from(values, num);
-      case 'FP64':
-        return Float64Array.from(values, num);
-      case 'BYTES':
-        return values.map((v) => encoder.encode(String(v)));
-    }
-  })();
-  return { name, datatype, shape, data } as DecodedTensor;
+/**
+ * A tensor of `datatype` from flat JSON values, each checked by @modelserve/proto's
+ * tensorDataFromValues: a value the datatype cannot hold exactly is refused with the input, the
+ * element and the datatype's range named (a TensorCodecError), never converted.
+ */
+export function tensorFromValues(name: string, datatype: DataType, shape: number[], values: readonly unknown[]): DecodedTensor {
+  return { name, datatype, shape, data: tensorDataFromValues(datatype, values, `input '${name}'`) } as DecodedTensor;
 }
 
 /** A tensor's elements as JSON values: 64-bit integers beyond 2^53 as strings, BYTES as text. */
@@ -95,7 +84,7 @@ export function valuesOf(tensor: DecodedTensor): Array<number | string | boolean
 /** Random or zero values for a datatype, for `--input name=random`. */
 export function generatedValues(datatype: DataType, count: number, kind: 'random' | 'zeros'): Array<number | string | boolean> {
   return Array.from({ length: count }, () => {
-    if (kind === 'zeros') return datatype === 'BYTES' ? '' : 0;
+    if (kind === 'zeros') return datatype === 'BYTES' ? '' : datatype === 'BOOL' ? false : 0;
     if (datatype === 'BYTES') return Math.random().toString(36).slice(2, 8);
     if (datatype === 'BOOL') return Math.random() < 0.5;
     if (datatype.startsWith('FP') || datatype === 'BF16') return Math.random();

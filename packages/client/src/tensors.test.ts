@@ -15,7 +15,7 @@ describe('inputs', () => {
 
   it('says what is wrong with an input', () => {
     expect(() => toDecodedTensor('x', { data: [1, 2, 3], shape: [2, 2] })).toThrow("input 'x': 3 values for shape [2,2], expected 4");
-    expect(() => toDecodedTensor('x', { data: [1.5], shape: [1], datatype: 'INT64' })).toThrow("input 'x': values do not fit INT64");
+    expect(() => toDecodedTensor('x', { data: [1.5], shape: [1], datatype: 'INT64' })).toThrow("input 'x': element 0 is 1.5, expected an integer from -9223372036854775808 to 9223372036854775807 (INT64");
   });
 });
 

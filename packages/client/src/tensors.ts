@@ -3,8 +3,7 @@
  * get back (typed arrays with shape and datatype; BYTES as strings). Conversion to and from the
  * wire uses @modelserve/proto's codec, raw contents both ways (the fast path).
  */
-import { status } from '@grpc/grpc-js';
-import { float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits, type DataType, type DecodedTensor, type NumericTensorData, type TensorDataMap } from '@modelserve/proto';
+import { float16BitsToNumber, tensorDataFromValues, TensorCodecError, type DataType, type DecodedTensor, type NumericTensorData, type TensorDataMap } from '@modelserve/proto';
 import { ModelServeError } from './errors.js';
 
 export type { DataType };
@@ -33,9 +32,14 @@ export type TypedArrayInput =
   | BigUint64Array;
 
 /**
- * One input: a typed array (1-D unless a shape is given), or data with a shape. `datatype` is
- * inferred from the array (Float32Array → FP32, BigInt64Array → INT64, string[] → BYTES, boolean[]
- * → BOOL, number[] → FP32) unless given; FP16 and BF16 take raw bits (Uint16Array) or numbers.
+ * One input: a typed array (1-D unless a shape is given), or flat (row-major) data with a shape.
+ * `datatype` is inferred from the array (Float32Array → FP32, BigInt64Array → INT64, string[] →
+ * BYTES, boolean[] → BOOL, number[] → FP32) unless given; FP16 and BF16 take raw bits (Uint16Array)
+ * or numbers. Every value must be one the datatype holds exactly (floats: rounded to it, NaN and
+ * ±Infinity kept), else the call fails with INVALID_ARGUMENT before anything is sent: BOOL takes
+ * booleans (or 0/1 in a Uint8Array), integer datatypes integers in range (INT64/UINT64 also bigints
+ * and decimal strings, but no number beyond 2^53), floats numbers that do not overflow to
+ * ±Infinity, BYTES strings or Uint8Arrays.
  */
 export type TensorInput =
   | TypedArrayInput
@@ -61,24 +65,7 @@ const arrayDataType = new Map<unknown, DataType>([
   [BigUint64Array, 'UINT64'],
 ]);
 
-const storage: Record<Exclude<DataType, 'BYTES'>, new (values: ArrayLike<number> & ArrayLike<bigint>) => NumericTensorData> = {
-  BOOL: Uint8Array as never,
-  UINT8: Uint8Array as never,
-  UINT16: Uint16Array as never,
-  UINT32: Uint32Array as never,
-  UINT64: BigUint64Array as never,
-  INT8: Int8Array as never,
-  INT16: Int16Array as never,
-  INT32: Int32Array as never,
-  INT64: BigInt64Array as never,
-  FP16: Uint16Array as never,
-  BF16: Uint16Array as never,
-  FP32: Float32Array as never,
-  FP64: Float64Array as never,
-};
-
-const invalid = (message: string): ModelServeError => new ModelServeError(status.INVALID_ARGUMENT, message);
-const utf8 = new TextEncoder();
+const invalid = (message: string): ModelServeError => new ModelServeError('InvalidArgument', message);
 const utf8Decoder = new TextDecoder();
 
 function isTypedArray(value: unknown): value is TypedArrayInput {
@@ -109,13 +96,21 @@ export function naturalRawTensor(name: string, input: TensorInput): { name: stri
   return { name, datatype: natural.datatype, shape: natural.shape, raw_contents: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-/** One caller input as a decoded tensor the codec can encode. */
+/**
+ * One caller input as a decoded tensor the codec can encode; every element checked by
+ * @modelserve/proto's tensorDataFromValues. Throws a ModelServeError (InvalidArgument) naming the
+ * input, and the element and the datatype's range when a value does not fit.
+ */
 export function toDecodedTensor(name: string, input: TensorInput): DecodedTensor {
   const natural = naturalInput(input);
   if (natural !== undefined) return { name, datatype: natural.datatype, shape: natural.shape as number[], data: natural.data as NumericTensorData } as DecodedTensor;
   const { data, shape: givenShape, datatype: givenType } = isTypedArray(input) ? { data: input, shape: undefined, datatype: undefined } : input;
   const length = data.length;
   const shape = givenShape === undefined ? [length] : [...givenShape];
+  if (!isTypedArray(data)) {
+    const nested = (data as readonly unknown[]).findIndex((v) => Array.isArray(v));
+    if (nested >= 0) throw invalid(`input '${name}': expected flat (row-major) data for shape [${shape.join(',')}], got an array at element ${nested}`);
+  }
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== length) throw invalid(`input '${name}': ${length} values for shape [${shape.join(',')}], expected ${count}`);
   const first = (data as ArrayLike<unknown>)[0];
@@ -123,21 +118,11 @@ export function toDecodedTensor(name: string, input: TensorInput): DecodedTensor
     givenType ??
     arrayDataType.get(data.constructor) ??
     (typeof first === 'string' || first instanceof Uint8Array ? 'BYTES' : typeof first === 'boolean' ? 'BOOL' : typeof first === 'bigint' ? 'INT64' : 'FP32');
-  if (datatype === 'BYTES') {
-    const elements = Array.from(data as ArrayLike<string | Uint8Array>, (e) => (typeof e === 'string' ? utf8.encode(e) : e));
-    return { name, datatype, shape, data: elements };
-  }
-  const Storage = storage[datatype];
-  if (isTypedArray(data) && data.constructor === Storage) return { name, datatype, shape, data: data as NumericTensorData } as DecodedTensor;
   try {
-    let values: ArrayLike<number> | ArrayLike<bigint> = data as ArrayLike<number>;
-    if (datatype === 'BOOL') values = Array.from(data as ArrayLike<unknown>, (v) => (v ? 1 : 0));
-    else if (datatype === 'FP16' && !(data instanceof Uint16Array)) values = Array.from(data as ArrayLike<number>, numberToFloat16Bits);
-    else if (datatype === 'BF16' && !(data instanceof Uint16Array)) values = Array.from(data as ArrayLike<number>, numberToBfloat16Bits);
-    else if (datatype === 'INT64' || datatype === 'UINT64') values = Array.from(data as ArrayLike<number | bigint>, (v) => BigInt(v));
-    return { name, datatype, shape, data: new Storage(values as ArrayLike<number> & ArrayLike<bigint>) } as DecodedTensor;
+    return { name, datatype, shape, data: tensorDataFromValues(datatype, data as ArrayLike<unknown>, `input '${name}'`) } as DecodedTensor;
   } catch (error) {
-    throw invalid(`input '${name}': values do not fit ${datatype}: ${(error as Error).message}`);
+    if (error instanceof TensorCodecError) throw invalid(error.message);
+    throw error;
   }
 }
 
@@ -154,7 +139,15 @@ export function fp16ToNumbers(bits: Uint16Array): Float32Array {
   return Float32Array.from(bits, float16BitsToNumber);
 }
 
-/** Numbers to FP16 bits, for an FP16 input given as bits. */
+/**
+ * Numbers to FP16 bits, for an FP16 input given as bits; a value FP16 cannot hold (not a number, or
+ * a finite number beyond ±65504 that would round to ±Infinity) is an InvalidArgument ModelServeError.
+ */
 export function numbersToFp16(values: ArrayLike<number>): Uint16Array {
-  return Uint16Array.from(Array.from(values), numberToFloat16Bits);
+  try {
+    return tensorDataFromValues('FP16', Array.from(values), 'numbersToFp16');
+  } catch (error) {
+    if (error instanceof TensorCodecError) throw invalid(error.message);
+    throw error;
+  }
 }

@@ -88,3 +88,5 @@ export {
   numberToBfloat16Bits,
   numberToFloat16Bits,
 } from './float16.js';
+/** Elements as people give them (JSON, JS values, typed arrays) to a datatype's storage, exactly or refused with the element and range named. */
+export { tensorDataFromValues } from './tensor-values.js';

@@ -109,6 +109,9 @@ describe('typed contents', () => {
     ['UINT64', 'uint64_contents', ['1', '-1'], "'-1'", 'an integer from 0 to 18446744073709551615'],
     ['UINT64', 'uint64_contents', ['1', '18446744073709551616'], "'18446744073709551616'", 'an integer from 0 to 18446744073709551615'],
     ['BOOL', 'bool_contents', [true, 1], '1', 'true or false'],
+    ['FP16', 'fp32_contents', [1, 70000], '70000', 'a number from -65504 to 65504, ±Infinity or NaN'],
+    ['FP16', 'fp32_contents', [1, -65520], '-65520', 'a number from -65504 to 65504, ±Infinity or NaN'],
+    ['BF16', 'fp32_contents', [1, 3.4e38], '3.4e+38', 'a number from -3.3895314e38 to 3.3895314e38, ±Infinity or NaN'],
   ])('rejects %s %s value %j', (datatype, field, values, got, expected) => {
     expectError({ datatype, shape: ['2'], contents: { [field]: values } }, undefined, 'contents',
       `${field}[1] is ${got}, out of range for ${datatype} (expected ${expected})`);

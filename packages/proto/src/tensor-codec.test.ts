@@ -170,8 +170,8 @@ describe('decoding details', () => {
   });
 
   it.each<[DataType, number[]]>([
-    ['FP16', [1.0009765625, 0.1, 1e6]],
-    ['BF16', [1.0078125, 0.1, 1e39]],
+    ['FP16', [1.0009765625, 0.1, Infinity]],
+    ['BF16', [1.0078125, 0.1, Infinity]],
   ])('%s typed values are rounded to the nearest representable value', (datatype, input) => {
     const t = decodeTensor({ name: 'x', datatype, shape: ['3'], contents: { fp32_contents: input } }, null, 'x');
     expect(Array.from(t.data as Uint16Array)).toEqual(datatype === 'FP16' ? [0x3c01, 0x2e66, 0x7c00] : [0x3f81, 0x3dcd, 0x7f80]);

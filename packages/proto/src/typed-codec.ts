@@ -2,15 +2,11 @@
  * Typed contents (TensorContents): one repeated field per family of datatypes, as in Triton and
  * KServe. 64-bit integers travel as decimal strings (proto-loader's `longs: String`) to stay exact.
  */
-import {
-  bfloat16BitsToNumber,
-  float16BitsToNumber,
-  numberToBfloat16Bits,
-  numberToFloat16Bits,
-} from './float16.js';
+import { bfloat16BitsToNumber, float16BitsToNumber } from './float16.js';
 import { dataTypeInfo } from './tensor-types.js';
 import type { DataType, TensorData, TensorDataMap, WireTensorContents } from './tensor-types.js';
 import { TensorCodecError } from './tensor-errors.js';
+import { halfFloatBits } from './tensor-values.js';
 
 /** Typed contents as encodeTypedContents makes them: exactly one field set, 64-bit integers as strings. */
 export interface EncodedTensorContents {
@@ -49,6 +45,8 @@ const ranges: Partial<Record<DataType, string>> = {
   INT16: 'an integer from -32768 to 32767',
   INT32: 'an integer from -2147483648 to 2147483647',
   INT64: `an integer from ${int64Min} to ${int64Max}`,
+  FP16: 'a number from -65504 to 65504, ±Infinity or NaN',
+  BF16: 'a number from -3.3895314e38 to 3.3895314e38, ±Infinity or NaN',
 };
 
 function outOfRange(where: string, datatype: DataType, field: string, i: number, v: unknown): TensorCodecError {
@@ -98,9 +96,14 @@ export function decodeTypedContents(datatype: DataType, contents: WireTensorCont
     }
     case 'FP16':
     case 'BF16': {
-      const toBits = datatype === 'FP16' ? numberToFloat16Bits : numberToBfloat16Bits;
+      // fp32_contents holds float32 values, some of them too large for FP16 (or, barely, BF16):
+      // a finite value that would round to ±Infinity is refused, not stored as Infinity.
       const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) out[i] = toBits(values[i] as number);
+      for (let i = 0; i < n; i++) {
+        const bits = halfFloatBits(datatype, values[i] as number);
+        if (bits === undefined) throw outOfRange(where, datatype, field, i, values[i]);
+        out[i] = bits;
+      }
       return out;
     }
     case 'FP32':

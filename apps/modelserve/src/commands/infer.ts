@@ -46,7 +46,11 @@ export async function infer(model: string, options: InferOptions): Promise<void>
         const count = shape.reduce((a, b) => a * b, 1);
         return encodeTensor(tensorFromValues(spec.name, spec.datatype, shape, generatedValues(spec.datatype, count, value)), 'raw');
       }
-      const { shape, values } = flattenJson(value as never, `--input ${spec.name}`);
+      // Values are checked here, before anything is sent. The nesting is checked against the model's
+      // rank, but for a shape of [-1], which is also how a model that leaves the rank open is listed.
+      const modelShape = spec.shape.map(Number);
+      const rankKnown = !(modelShape.length === 1 && modelShape[0] === -1);
+      const { shape, values } = flattenJson(value, `input '${spec.name}'`, rankKnown ? modelShape : undefined);
       return encodeTensor(tensorFromValues(spec.name, spec.datatype, shape, values), 'raw');
     });
     const response = await call<PredictResponse__Output>((cb) =>
