@@ -5,7 +5,7 @@
 
 // Serving
 export { ModelRegistry } from './registry.js';
-export type { RegistryOptions } from './registry.js';
+export type { RegistryOptions, RepositoryReport } from './registry.js';
 export type { InferenceRequest, InferenceResponse } from './inference.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';
@@ -22,7 +22,7 @@ export type { ModelMetadata, ModelSignature, ModelStatus, TensorSpec, VersionSta
 
 // Repository and configuration
 export { ModelRepository, checkModelName, parseVersion } from './repository.js';
-export type { ModelEntry } from './repository.js';
+export type { LayoutProblem, ModelEntry, RepositorySurvey } from './repository.js';
 export { configRouting, modelConfigSchema, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
 export { ModelRouter, checkRouting, stickyChoice, weightedChoice } from './router.js';
 export type { Routing } from './router.js';
