@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
+import { checkConfigRouting, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
 
 describe('model config', () => {
   it('fits the default instance count to the machine: one per core, one fewer for a batched model', () => {
@@ -70,6 +70,19 @@ describe('model config', () => {
     expect(() => parseModelConfig({ gpus: 1 }, 'm/config.yaml')).toThrow(
       'm/config.yaml: gpus: unknown key; expected one of max_batch_size, version_policy, default_version, routing, dynamic_batching, warmup, shed_by_deadline, instances',
     );
+  });
+
+  it("refuses a routing naming a version the version policy does not serve, or with no folder, naming the file and key", () => {
+    const config = parseModelConfig({ default_version: 1, routing: { split: { 2: 50, 5: 50 }, shadow: 1 } }, 'm/config.yaml');
+    expect(() => checkConfigRouting('m', config, [1, 2], 'm/config.yaml')).toThrow(
+      'm/config.yaml: default_version: version 1 is not served: version_policy {latest: 1} selects 2 of 1, 2; ' +
+        'routing.split.5: version 5 has no folder with a model.onnx (expected <repo>/m/5/model.onnx; on disk: 1, 2); ' +
+        'routing.shadow: version 1 is not served: version_policy {latest: 1} selects 2 of 1, 2',
+    );
+    const all = parseModelConfig({ version_policy: 'all', default_version: 1, routing: { split: { 1: 50, 2: 50 }, shadow: 2 } }, 'm/config.yaml');
+    expect(() => checkConfigRouting('m', all, [1, 2], 'm/config.yaml')).not.toThrow();
+    const zero = parseModelConfig({ version_policy: 'all', routing: { split: { 1: 0, 2: 0 } } }, 'm/config.yaml');
+    expect(() => checkConfigRouting('m', zero, [1, 2], 'm/config.yaml')).toThrow('m/config.yaml: routing.split: the weights are all 0');
   });
 
   it('reads dynamic_batching with Triton-like defaults, and checks it against max_batch_size', () => {

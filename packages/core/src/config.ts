@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeConfigIssues } from './config-errors.js';
+import { describeConfigIssues, showValue } from './config-errors.js';
 import { ModelServeError } from './errors.js';
 import type { Routing } from './router.js';
 
@@ -158,6 +158,30 @@ export function configRouting(config: ModelConfig): Routing {
     split: Object.entries(config.routing?.split ?? {}).map(([version, weight]) => ({ version: Number(version), weight })),
     shadowVersion: config.routing?.shadow,
   };
+}
+
+/**
+ * Checks config.yaml's routing (`where` names the file) against the model's versions on disk:
+ * each version it names must be one the version policy serves; `InvalidArgument` naming the key
+ * otherwise, as for a split whose weights are all 0.
+ */
+export function checkConfigRouting(model: string, config: ModelConfig, onDisk: readonly number[], where: string): void {
+  const selected = selectVersions(versionPolicy(config), onDisk);
+  const problems: string[] = [];
+  const check = (version: number | undefined, key: string): void => {
+    if (version === undefined || selected.includes(version)) return;
+    if (!onDisk.includes(version)) {
+      problems.push(`${key}: version ${version} has no folder with a model.onnx (expected <repo>/${model}/${version}/model.onnx; on disk: ${onDisk.join(', ') || 'none'})`);
+    } else {
+      problems.push(`${key}: version ${version} is not served: version_policy ${showValue(config.version_policy)} selects ${selected.join(', ') || 'none'} of ${onDisk.join(', ')}`);
+    }
+  };
+  check(config.default_version, 'default_version');
+  const split = Object.entries(config.routing?.split ?? {});
+  for (const [version] of split) check(Number(version), `routing.split.${version}`);
+  if (split.length > 0 && split.every(([, weight]) => weight === 0)) problems.push('routing.split: the weights are all 0');
+  check(config.routing?.shadow, 'routing.shadow');
+  if (problems.length > 0) throw new ModelServeError('InvalidArgument', `${where}: ${problems.join('; ')}`);
 }
 
 /** The version policy in its normal form. */

@@ -46,6 +46,7 @@ describe('model registry', () => {
         { version: 1, state: 'UNAVAILABLE', reason: 'not selected by version_policy' },
         { version: 2, state: 'READY', reason: '' },
       ],
+      routing: { shares: [{ version: 2, percent: 100 }], shadowVersion: undefined, notes: [] },
     });
     const response = await registry.infer({ model: 'm', id: 'r1', inputs: x([1, 2]) });
     expect(response).toMatchObject({ model: 'm', version: 2, id: 'r1' });
@@ -170,7 +171,12 @@ describe('model registry', () => {
     held.open();
     await expect(accepted).resolves.toMatchObject({ version: 1 });
     await unloading;
-    expect(registry.status('m')).toEqual({ name: 'm', defaultVersion: undefined, versions: [{ version: 1, state: 'UNAVAILABLE', reason: 'unloaded' }] });
+    expect(registry.status('m')).toEqual({
+      name: 'm',
+      defaultVersion: undefined,
+      versions: [{ version: 1, state: 'UNAVAILABLE', reason: 'unloaded' }],
+      routing: { shares: [], shadowVersion: undefined, notes: ['no version is ready: requests naming no version get UNAVAILABLE'] },
+    });
     expect(backend.closed).toEqual(["model 'm' version 1"]);
   });
 

@@ -9,7 +9,7 @@ import type { ModelMetadata, ModelStatus } from './metadata.js';
 import { ModelVersion } from './model-version.js';
 import { checkModelName, ModelRepository, parseVersion, type LayoutProblem } from './repository.js';
 import { RegisteredModel } from './registry-model.js';
-import { checkRouting, type Routing } from './router.js';
+import { checkRouting, type EffectiveRouting, type Routing } from './router.js';
 import type { InferenceJob } from './scheduler.js';
 import type { NamedTensor } from './tensor.js';
 import type { VersionStatistics } from './statistics.js';
@@ -290,26 +290,34 @@ export class ModelRegistry {
     );
   }
 
-  /** A model's routing now in force, and how many earlier routings `rollbackRouting` can go back to. */
-  routing(name: string): { routing: Routing; depth: number } {
+  /**
+   * A model's routing now in force, how many earlier routings `rollbackRouting` can go back to,
+   * and where requests naming no version actually go given the versions ready now.
+   */
+  routing(name: string): { routing: Routing; depth: number; effective: EffectiveRouting } {
     const record = this.record(name);
-    return { routing: record.router.routing, depth: record.router.depth };
+    return { routing: record.router.routing, depth: record.router.depth, effective: record.effectiveRouting() };
   }
 
-  /** Puts a routing in force at once (blue-green switch, split, shadow); the previous one is kept for rollback. */
+  /**
+   * Puts a routing in force at once (blue-green switch, split, shadow); the previous one is kept
+   * for rollback. `InvalidArgument` for a version the model does not have or a bad weight;
+   * `FailedPrecondition` for a version it has that is not loaded (READY), naming those that are.
+   */
   setRouting(name: string, routing: Routing): Routing {
     const record = this.record(name);
     checkRouting(name, routing, [...record.versions.keys()]);
+    record.checkRoutable(routing);
     record.router.set(routing);
     this.logger.info({ model: name, routing }, 'routing set');
     this.changed(name);
     return record.router.routing;
   }
 
-  /** Restores the routing in force before the last change. */
+  /** Restores the routing in force before the last change; `FailedPrecondition` when it names a version no longer loaded. */
   rollbackRouting(name: string): Routing {
     const record = this.record(name);
-    const routing = record.router.rollback(name);
+    const routing = record.router.rollback(name, (previous) => record.checkRoutable(previous, 'cannot roll back to a routing whose '));
     this.logger.info({ model: name, routing }, 'routing rolled back');
     this.changed(name);
     return routing;
