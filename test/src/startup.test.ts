@@ -1,10 +1,13 @@
 /**
- * Start-up against real servers: a server listens while its models load (health NOT_SERVING until
- * they have).
+ * Start-up mistakes a newcomer makes, against real servers: a model that fails to load
+ * (`--exit-on-error`), a port already in use (found before any model loads), and a server that
+ * listens while its models load (health NOT_SERVING until they have).
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { credentials, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { Backend, InstanceOptions, ModelInstance } from '@modelserve/core';
@@ -14,9 +17,15 @@ import { loadGrpcObject, type PredictResponse__Output } from '@modelserve/proto'
 import { startServer } from '@modelserve/server';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, spawnServe, type ServeProcess } from './support/cli.js';
 import { put } from './support/fixtures.js';
 import { failure, unary } from './support/server.js';
 import { fp32, wire } from './support/tensors.js';
+
+const run = promisify(execFile);
+// Each test spawns node with grpc-js, the protos and onnxruntime, seconds apiece on a busy
+// machine: a limit for a hung test, not a speed claim.
+const spawnsTimeoutMs = 120_000;
 
 let root: string;
 beforeAll(async () => {
@@ -36,6 +45,72 @@ async function repository(name: string, extra: Record<string, Uint8Array | strin
 }
 
 type HealthClient = { Check(request: { service: string }, callback: (e: ServiceError | null, r?: { status: string }) => void): void; close(): void };
+
+const brokenModels = { 'broken/1/model.onnx': 'not an onnx model', 'flat/model.onnx': demoTinyMlp().bytes };
+const flatMessage = 'model folder "flat" has model.onnx directly inside; expected <repo>/flat/<version>/model.onnx with a numeric version such as 1';
+
+describe('modelserve serve --exit-on-error (the default)', () => {
+  it('exits non-zero when a model fails at start-up, naming each failure on stderr in words', async () => {
+    const serve = spawnServe(['--host', '127.0.0.1', '--port', '0', '--model-repository', await repository('exit', brokenModels)]);
+    try {
+      expect(await serve.exited).toBe(1);
+      expect(serve.stderr).toEqual([
+        `modelserve: error: ${flatMessage}`,
+        expect.stringMatching(/^modelserve: error: model 'broken' version 1 failed to load: onnxruntime cannot load model 'broken' version 1: /),
+        'modelserve: 2 models failed to load at start-up; exiting (--no-exit-on-error serves the models that loaded)',
+      ]);
+      expect(serve.logs.find((l) => l.msg === 'exiting: models failed to load at start-up (--exit-on-error)')).toMatchObject({ failures: [flatMessage, expect.any(String)] });
+      expect(serve.logs.at(-1)).toMatchObject({ msg: 'modelserve stopped' });
+    } finally {
+      serve.kill();
+    }
+  }, spawnsTimeoutMs);
+
+  it('keeps serving the models that loaded with --no-exit-on-error, still naming the failures on stderr', async () => {
+    const serve = spawnServe(['--host', '127.0.0.1', '--port', '0', '--no-exit-on-error', '--model-repository', await repository('keep', brokenModels)]);
+    try {
+      const { address } = await serve.log((l) => l.msg === 'modelserve listening');
+      await serve.errorLine((line) => line.includes('serving the models that loaded'));
+      expect(serve.stderr).toEqual([
+        `modelserve: error: ${flatMessage}`,
+        expect.stringMatching(/^modelserve: error: model 'broken' version 1 failed to load: /),
+        'modelserve: 2 models failed to load at start-up; serving the models that loaded (--no-exit-on-error)',
+      ]);
+      const { stdout } = await run(process.execPath, [cliPath, 'models', '--address', String(address)]);
+      expect(stdout).toMatch(/broken\s+1\s+FAILED\s+onnxruntime cannot load/);
+      expect(stdout).toMatch(/tiny_mlp\s+1\s+READY\s+100%/);
+    } finally {
+      serve.kill();
+    }
+  }, spawnsTimeoutMs);
+});
+
+describe('a port in use', () => {
+  let first: ServeProcess;
+  let port: number;
+  beforeAll(async () => {
+    first = spawnServe(['--host', '127.0.0.1', '--port', '0', '--model-repository', await repository('first')]);
+    port = Number(String((await first.log((l) => l.msg === 'modelserve listening')).address).split(':').at(-1));
+  }, spawnsTimeoutMs);
+  afterAll(() => first.kill());
+
+  it('is reported before any model loads, naming the process that holds it and the flag to change', async () => {
+    const second = spawnServe(['--host', '127.0.0.1', '--port', String(port), '--model-repository', await repository('second')]);
+    try {
+      expect(await second.exited).toBe(1);
+      const told = `port ${port} on 127.0.0.1 is in use by process ${first.process.pid} (`;
+      // (grpc-js writes a line of its own about the failed bind, before ours.)
+      const ours = second.stderr.filter((line) => line.startsWith('modelserve:'));
+      expect(ours).toEqual([expect.stringMatching(/\): stop it or pass --port$/)]);
+      expect(ours[0]).toContain(`modelserve: ${told}`);
+      expect(second.logs.find((l) => l.msg === 'cannot listen')).toMatchObject({ port, reason: expect.stringContaining(told) });
+      // The port is bound before the repository loads: not one model was loaded to find out.
+      expect(second.logs.filter((l) => l.msg === 'model version loaded' || l.msg === 'port bound; loading the model repository')).toEqual([]);
+    } finally {
+      second.kill();
+    }
+  }, spawnsTimeoutMs);
+});
 
 describe('a server loading its models', () => {
   it('listens at once with every health status NOT_SERVING, and serves once they have loaded', async () => {

@@ -38,6 +38,7 @@ program
   .option('--inference-token <token>', 'bearer token required by every other call but health and reflection (default: $MODELSERVE_INFERENCE_TOKEN; unset: open)')
   .option('--repository-poll-interval <seconds>', 're-read the model repository this often (0: only on SIGHUP or `modelserve reload`)', integer(0, 86_400), 0)
   .option('--no-direct-calls', 'leave every call to grpc-js instead of answering the inference methods on its HTTP/2 streams (default: $MODELSERVE_DIRECT_CALLS, 0 or false for off)')
+  .option('--no-exit-on-error', 'keep serving the models that loaded when one fails to load at start-up (default: exit non-zero, naming each failure)')
   .action(serve);
 
 program
