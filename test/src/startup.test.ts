@@ -113,7 +113,7 @@ describe('a port in use', () => {
 });
 
 describe('a server loading its models', () => {
-  it('listens at once with every health status NOT_SERVING, and serves once they have loaded', async () => {
+  it('listens at once, NOT_SERVING in health and ServerReady, and serves once the models have loaded', async () => {
     const dir = await repository('loading');
     await put(dir, 'tiny_mlp/config.yaml', 'instances: {count: 1}\nwarmup: false\n');
     const release = gate();
@@ -152,6 +152,8 @@ describe('a server loading its models', () => {
     try {
       expect(await check('')).toBe('NOT_SERVING');
       expect(await check('modelserve.v1.Predictor')).toBe('NOT_SERVING');
+      // Models are listed once loaded, in name order, not in the order their loads finish.
+      expect(await failure(unary((cb) => health.Check({ service: 'tiny_mlp' }, cb)))).toMatchObject({ code: 5 });
       expect((await unary<{ ready: boolean }>((cb) => inference.ServerReady({}, cb))).ready).toBe(false);
       expect(await failure(predict())).toMatchObject({ code: 14 });
       release.open();

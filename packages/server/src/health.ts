@@ -45,7 +45,10 @@ export class ServerHealth {
     this.apply();
   }
 
-  /** Every status NOT_SERVING while the repository loads, until `loaded`; models' statuses follow their readiness after. */
+  /**
+   * While the repository loads, the overall and API statuses are NOT_SERVING and models have none
+   * yet (Check of a model: NOT_FOUND); after, each model's follows its readiness.
+   */
   setLoading(loading: boolean): void {
     if (this.closed) return;
     this.loading = loading;
@@ -67,6 +70,9 @@ export class ServerHealth {
   }
 
   private update(model: string): void {
+    // While loading, models are not listed yet: once loaded they are, in name order (as List
+    // answers them), not in the order their loads happened to finish.
+    if (this.loading) return;
     this.health.setStatus(model, this.serving && this.registry.isReady(model) ? 'SERVING' : 'NOT_SERVING');
   }
 }
