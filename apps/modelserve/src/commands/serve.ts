@@ -107,8 +107,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     });
   } catch (error) {
     // The port is bound before any model loads: a port in use is told at once, with what to do.
-    if (error instanceof BindError && error.reason === 'in-use') {
-      const message = await portInUseMessage(error.host, error.port);
+    if (error instanceof BindError) {
+      const advice = { 'in-use': undefined, denied: 'pass --port 1024 or above', 'not-local': 'pass --host', other: undefined }[error.reason];
+      const message = error.reason === 'in-use' ? await portInUseMessage(error.host, error.port) : advice === undefined ? error.message : `${error.message}: ${advice}`;
       logger.error({ host: error.host, port: error.port, reason: message }, 'cannot listen');
       throw new Error(message, { cause: error });
     }
