@@ -37,6 +37,7 @@ describe('ModelAdmin', () => {
         { version: '1', state: 'VERSION_STATE_READY', reason: '' },
         { version: '2', state: 'VERSION_STATE_READY', reason: '' },
       ],
+      routing: { shares: [{ version: '2', percent: 100 }], shadow_version: '', notes: [] },
     });
     const bf16 = models.find((m) => m.name === 'bf16')!;
     expect(bf16.default_version).toBe('');

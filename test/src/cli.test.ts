@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import { demoTinyMlp } from '@modelserve/model-zoo';
+import { loadGrpcObject, type ModelAdminClient } from '@modelserve/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unary } from './support/server.js';
 import { maxAbsDiff } from './support/tensors.js';
 
 const run = promisify(execFile);
@@ -29,6 +32,7 @@ beforeAll(async () => {
   });
 });
 afterAll(() => {
+  adminClient?.close();
   if (server.exitCode === null) server.kill('SIGKILL');
 });
 
@@ -37,6 +41,9 @@ afterAll(() => {
 const spawnsTimeoutMs = 120_000;
 
 const modelserve = (...args: string[]) => run(process.execPath, [cli, ...args, '--address', address]);
+let adminClient: ModelAdminClient | undefined;
+/** A ModelAdmin client of the server, for what the CLI has no command for (unloading one version). */
+const admin = (): ModelAdminClient => (adminClient ??= new (loadGrpcObject(loadPackageDefinition).modelserve.v1.ModelAdmin)(address, credentials.createInsecure()));
 
 describe('the modelserve command', () => {
   it('logs JSON lines: start-up and each model version loaded with its timing', () => {
@@ -45,11 +52,11 @@ describe('the modelserve command', () => {
     for (const entry of loaded) expect(entry.ms).toEqual(expect.any(Number));
   });
 
-  it('lists the models of a running server', async () => {
+  it('lists the models of a running server, with the share of requests naming no version each version answers', async () => {
     const { stdout } = await modelserve('models');
-    expect(stdout.split('\n')[0]).toMatch(/^MODEL\s+VERSION\s+STATE\s+DEFAULT\s+REASON$/);
+    expect(stdout.split('\n')[0]).toMatch(/^MODEL\s+VERSION\s+STATE\s+TRAFFIC\s+REASON$/);
     expect(stdout).toMatch(/mnist_mlp\s+1\s+READY\s*\n/);
-    expect(stdout).toMatch(/mnist_mlp\s+2\s+READY\s+\*/);
+    expect(stdout).toMatch(/mnist_mlp\s+2\s+READY\s+100%\n/);
   });
 
   it('runs a prediction from JSON and prints the outputs', async () => {
@@ -71,18 +78,47 @@ describe('the modelserve command', () => {
   });
 
   it('shows and changes a routing, and rolls it back', async () => {
-    expect((await modelserve('route', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split none, shadow none (rollback history 0)\n');
-    expect((await modelserve('route', 'mnist_mlp', '--split', '1=90,2=10', '--shadow', '2')).stdout).toBe(
-      'mnist_mlp: default highest ready, split 1=90,2=10, shadow 2 (rollback history 1)\n',
-    );
+    const canary = [
+      'mnist_mlp: default highest ready, split 1=90,2=10, shadow 2 (rollback history 1)',
+      '  in effect: 1=90% 2=10%, shadow 2',
+      '  note: shadow version 2 also answers 10% of requests: those get no copy',
+      '',
+    ].join('\n');
+    expect((await modelserve('route', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split none, shadow none (rollback history 0)\n  in effect: 2=100%\n');
+    expect((await modelserve('route', 'mnist_mlp', '--split', '1=90,2=10', '--shadow', '2')).stdout).toBe(canary);
     expect((await modelserve('route', 'mnist_mlp', '--split', 'none', '--shadow', 'none', '--default', '1')).stdout).toBe(
-      'mnist_mlp: default 1, split none, shadow none (rollback history 2)\n',
+      'mnist_mlp: default 1, split none, shadow none (rollback history 2)\n  in effect: 1=100%\n',
     );
     expect(JSON.parse((await modelserve('infer', 'mnist_mlp')).stdout)).toMatchObject({ model_version: '1' });
-    expect((await modelserve('rollback', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split 1=90,2=10, shadow 2 (rollback history 1)\n');
-    expect((await modelserve('rollback', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split none, shadow none (rollback history 0)\n');
+    expect((await modelserve('rollback', 'mnist_mlp')).stdout).toBe(canary);
+    expect((await modelserve('rollback', 'mnist_mlp')).stdout).toBe('mnist_mlp: default highest ready, split none, shadow none (rollback history 0)\n  in effect: 2=100%\n');
     const error = await modelserve('route', 'mnist_mlp', '--split', '1:90').catch((e: { code: number; stderr: string }) => e);
     expect(error).toMatchObject({ code: 1, stderr: "modelserve: --split: '1:90' is not VERSION=WEIGHT (e.g. --split 1=90,2=10)\n" });
+  }, spawnsTimeoutMs);
+
+  it('shows a split in `models` and, once a split version leaves, where its traffic really goes; `--json` spells states as the table does', async () => {
+    await modelserve('route', 'mnist_mlp', '--split', '1=90,2=10');
+    const table = (await modelserve('models')).stdout;
+    expect(table).toMatch(/mnist_mlp\s+1\s+READY\s+90%\n/);
+    expect(table).toMatch(/mnist_mlp\s+2\s+READY\s+10%\n/);
+    const json = JSON.parse((await modelserve('models', '--json')).stdout) as Array<{ name: string; versions: Array<{ state: string }>; routing: unknown }>;
+    const mnist = json.find((m) => m.name === 'mnist_mlp')!;
+    expect(mnist.versions.map((v) => v.state)).toEqual(['READY', 'READY']);
+    expect(mnist.routing).toEqual({ shares: [{ version: '1', percent: 90 }, { version: '2', percent: 10 }], shadow_version: '', notes: [] });
+
+    // Version 1 leaves at run time: the split stays as set, and both commands say what happens instead.
+    await unary((cb) => admin().UnloadModel({ name: 'mnist_mlp', version: '1' }, cb));
+    const note = 'split version 1 (set to 90%) is not loaded (UNAVAILABLE: unloaded): its share goes to version 2';
+    const after = (await modelserve('models')).stdout;
+    expect(after).toMatch(/mnist_mlp\s+1\s+UNAVAILABLE\s+unloaded\n/);
+    expect(after).toMatch(/mnist_mlp\s+2\s+READY\s+100%\s*\n/);
+    expect(after).toContain(`\nmnist_mlp: ${note}\n`);
+    expect((await modelserve('route', 'mnist_mlp')).stdout).toBe(`mnist_mlp: default highest ready, split 1=90,2=10, shadow none (rollback history 1)\n  in effect: 2=100%\n  note: ${note}\n`);
+    // A new split naming it is refused, naming the versions that are loaded.
+    const refused = await modelserve('route', 'mnist_mlp', '--split', '1=50,2=50').catch((e: { code: number; stderr: string }) => e);
+    expect(refused).toMatchObject({ code: 1, stderr: "modelserve: model 'mnist_mlp': split version 1 is not loaded (loaded: 2); it is UNAVAILABLE: unloaded\n" });
+    await unary((cb) => admin().LoadModel({ name: 'mnist_mlp', version: '1' }, cb));
+    await modelserve('rollback', 'mnist_mlp');
   }, spawnsTimeoutMs);
 
   it('reloads the repository on request', async () => {
@@ -130,7 +166,7 @@ describe('SIGHUP', () => {
         if (/tiny_mlp\s+2\s+READY/.test(stdout) && /tiny_mlp\s+1\s+UNAVAILABLE/.test(stdout)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(stdout).toMatch(/tiny_mlp\s+2\s+READY\s+\*/);
+      expect(stdout).toMatch(/tiny_mlp\s+2\s+READY\s+100%/);
       expect(stdout).toMatch(/tiny_mlp\s+1\s+UNAVAILABLE\s+not selected by version_policy/);
       expect(lines.some((l) => l.msg === 'reloading model repository' && l.why === 'SIGHUP')).toBe(true);
     } finally {

@@ -55,6 +55,7 @@ program
   .option('--inference-token <token>', 'bearer token required by every other call but health and reflection (default: $MODELSERVE_INFERENCE_TOKEN; unset: open)')
   .addOption(integerOption('--repository-poll-interval <seconds>', 're-read the model repository this often; 0: only on SIGHUP or `modelserve reload`', 0, 86_400, 0))
   .option('--no-direct-calls', 'leave every call to grpc-js instead of answering the inference methods on its HTTP/2 streams (default: answered on the streams unless $MODELSERVE_DIRECT_CALLS is 0 or false)')
+  .option('--no-exit-on-error', 'keep serving the models that loaded when one fails to load at start-up (default: exit non-zero, naming each failure)')
   .action(serve);
 
 clientCommand('route')

@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
+import { checkConfigRouting, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
+import { detailsOf } from './errors.js';
 
 describe('model config', () => {
   it('fits the default instance count to the machine: one per core, one fewer for a batched model', () => {
@@ -34,10 +35,55 @@ describe('model config', () => {
   });
 
   it('names the file and the field of every problem', () => {
-    expect(() => parseModelConfig({ max_batch_size: -1 }, 'm/config.yaml')).toThrow(/^INVALID_ARGUMENT: m\/config\.yaml: max_batch_size: .*>=\s?0/);
+    expect(() => parseModelConfig({ max_batch_size: -1 }, 'm/config.yaml')).toThrow('m/config.yaml: max_batch_size: expected a whole number ≥ 0, got -1');
     expect(() => parseModelConfig({ max_batch_sise: 8 }, 'm/config.yaml')).toThrow(/m\/config\.yaml: .*max_batch_sise/);
     expect(() => parseModelConfig({ instances: { count: 'two' } }, 'm/config.yaml')).toThrow(/instances\.count: .*number/);
     expect(() => parseModelConfig({ version_policy: { latest: 0 } }, 'm/config.yaml')).toThrow(/version_policy/);
+  });
+
+  it('says what a key accepts and what it got, for every form a key takes', () => {
+    const problem = (value: unknown) => {
+      try {
+        parseModelConfig(value, 'm/config.yaml');
+      } catch (error) {
+        return detailsOf(error);
+      }
+      throw new Error('accepted');
+    };
+    const policies = 'expected one of all, {all: {}}, {latest: N}, {specific: [N, ..]}';
+    expect(problem({ version_policy: 'latest' })).toBe(`m/config.yaml: version_policy: ${policies}, got "latest"; did you mean {latest: N}?`);
+    expect(problem({ version_policy: 'al' })).toBe(`m/config.yaml: version_policy: ${policies}, got "al"; did you mean all?`);
+    expect(problem({ version_policy: { lates: 2 } })).toBe(`m/config.yaml: version_policy: ${policies}, got {lates: 2}; did you mean latest?`);
+    expect(problem({ version_policy: { latest: 'two' } })).toBe('m/config.yaml: version_policy.latest: expected a whole number ≥ 1, got "two"');
+    expect(problem({ version_policy: { specific: [] } })).toBe('m/config.yaml: version_policy.specific: expected a non-empty list, each a whole number ≥ 1, got []');
+    expect(problem({ instances: { count: 100 } })).toBe('m/config.yaml: instances.count: expected a whole number from 1 to 64, got 100');
+    expect(problem({ warmup: 'yes' })).toBe('m/config.yaml: warmup: expected true or false, got "yes"');
+    expect(problem({ routing: { split: [1, 2] } })).toBe('m/config.yaml: routing.split: expected a mapping of version number to weight ≥ 0, e.g. {1: 90, 2: 10}, got [1, 2]');
+    expect(problem({ routing: { split: { a: 1 } } })).toBe('m/config.yaml: routing.split.a: expected a version number as key, got "a"');
+    expect(problem('hello')).toMatch(/^m\/config\.yaml: \(top level\): expected a mapping with keys max_batch_size, version_policy, .*, got "hello"$/);
+  });
+
+  it('refuses unknown keys at every level, suggesting the key meant when it is within 2 edits', () => {
+    expect(() => parseModelConfig({ max_batch_sise: 8 }, 'm/config.yaml')).toThrow('m/config.yaml: max_batch_sise: unknown key; did you mean max_batch_size?');
+    expect(() => parseModelConfig({ Warmup: true }, 'm/config.yaml')).toThrow('m/config.yaml: Warmup: unknown key; did you mean warmup?');
+    expect(() => parseModelConfig({ instances: { cuont: 2 } }, 'm/config.yaml')).toThrow('m/config.yaml: instances.cuont: unknown key; did you mean count?');
+    expect(() => parseModelConfig({ routing: { shadwo: 2 } }, 'm/config.yaml')).toThrow('m/config.yaml: routing.shadwo: unknown key; did you mean shadow?');
+    expect(() => parseModelConfig({ gpus: 1 }, 'm/config.yaml')).toThrow(
+      'm/config.yaml: gpus: unknown key; expected one of max_batch_size, version_policy, default_version, routing, dynamic_batching, warmup, shed_by_deadline, instances',
+    );
+  });
+
+  it("refuses a routing naming a version the version policy does not serve, or with no folder, naming the file and key", () => {
+    const config = parseModelConfig({ default_version: 1, routing: { split: { 2: 50, 5: 50 }, shadow: 1 } }, 'm/config.yaml');
+    expect(() => checkConfigRouting('m', config, [1, 2], 'm/config.yaml')).toThrow(
+      'm/config.yaml: default_version: version 1 is not served: version_policy {latest: 1} selects 2 of 1, 2; ' +
+        'routing.split.5: version 5 has no folder with a model.onnx (expected <repo>/m/5/model.onnx; on disk: 1, 2); ' +
+        'routing.shadow: version 1 is not served: version_policy {latest: 1} selects 2 of 1, 2',
+    );
+    const all = parseModelConfig({ version_policy: 'all', default_version: 1, routing: { split: { 1: 50, 2: 50 }, shadow: 2 } }, 'm/config.yaml');
+    expect(() => checkConfigRouting('m', all, [1, 2], 'm/config.yaml')).not.toThrow();
+    const zero = parseModelConfig({ version_policy: 'all', routing: { split: { 1: 0, 2: 0 } } }, 'm/config.yaml');
+    expect(() => checkConfigRouting('m', zero, [1, 2], 'm/config.yaml')).toThrow('m/config.yaml: routing.split: the weights are all 0');
   });
 
   it('reads dynamic_batching with Triton-like defaults, and checks it against max_batch_size', () => {
@@ -57,7 +103,9 @@ describe('model config', () => {
     expect(() => parseModelConfig({ max_batch_size: 8, dynamic_batching: { priority_levels: 2, default_priority_level: 3 } }, 'm/config.yaml')).toThrow(
       'm/config.yaml: dynamic_batching.default_priority_level: 3 exceeds priority_levels 2',
     );
-    expect(() => parseModelConfig({ dynamic_batching: { max_queue_delay: 5 } }, 'm/config.yaml')).toThrow(/dynamic_batching: .*max_queue_delay/);
+    expect(() => parseModelConfig({ dynamic_batching: { max_queue_delay: 5 } }, 'm/config.yaml')).toThrow(
+      'm/config.yaml: dynamic_batching.max_queue_delay: unknown key; did you mean max_queue_delay_us?',
+    );
   });
 
   it('reports YAML syntax errors with the file name', async () => {

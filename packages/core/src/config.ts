@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { describeConfigIssues, showValue } from './config-errors.js';
 import { ModelServeError } from './errors.js';
 import type { Routing } from './router.js';
 
@@ -27,7 +28,10 @@ export const modelConfigSchema = z
     routing: z
       .object({
         /** Weighted split, version → weight, e.g. {1: 90, 2: 10}. */
-        split: z.record(z.string().regex(/^[1-9][0-9]*$/, 'a version number'), z.number().min(0)).default({}),
+        split: z
+          .record(z.string().regex(/^[1-9][0-9]*$/, 'a version number'), z.number().min(0))
+          .describe('a mapping of version number to weight ≥ 0, e.g. {1: 90, 2: 10}')
+          .default({}),
         /** A version that gets a copy of every request; its answers are compared, never returned. */
         shadow: positiveInt.optional(),
       })
@@ -116,15 +120,17 @@ export type VersionPolicy = { kind: 'all' } | { kind: 'latest'; count: number } 
 /** The configuration of a model without `config.yaml`. */
 export const defaultModelConfig: ModelConfig = modelConfigSchema.parse({});
 
-/** Validates a parsed YAML value; `where` names the file in error messages. */
+/**
+ * Validates a parsed YAML value; `where` names the file in error messages, each problem its key,
+ * what the key accepts and what it got (`version_policy: expected one of all, {all: {}},
+ * {latest: N}, {specific: [N, ..]}, got "latest"; did you mean {latest: N}?`); an unknown key is
+ * refused, with the key meant when it is a near miss.
+ */
 export function parseModelConfig(value: unknown, where: string): ModelConfig {
-  const result = modelConfigSchema.safeParse(value ?? {});
+  const input = value ?? {};
+  const result = modelConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    return `${path}: ${issue.message}`;
-  });
-  throw new ModelServeError('InvalidArgument', `${where}: ${problems.join('; ')}`);
+  throw new ModelServeError('InvalidArgument', `${where}: ${describeConfigIssues(modelConfigSchema, result.error.issues, input).join('; ')}`);
 }
 
 /** Reads and validates `config.yaml`; a missing file gives the defaults. */
@@ -152,6 +158,30 @@ export function configRouting(config: ModelConfig): Routing {
     split: Object.entries(config.routing?.split ?? {}).map(([version, weight]) => ({ version: Number(version), weight })),
     shadowVersion: config.routing?.shadow,
   };
+}
+
+/**
+ * Checks config.yaml's routing (`where` names the file) against the model's versions on disk:
+ * each version it names must be one the version policy serves; `InvalidArgument` naming the key
+ * otherwise, as for a split whose weights are all 0.
+ */
+export function checkConfigRouting(model: string, config: ModelConfig, onDisk: readonly number[], where: string): void {
+  const selected = selectVersions(versionPolicy(config), onDisk);
+  const problems: string[] = [];
+  const check = (version: number | undefined, key: string): void => {
+    if (version === undefined || selected.includes(version)) return;
+    if (!onDisk.includes(version)) {
+      problems.push(`${key}: version ${version} has no folder with a model.onnx (expected <repo>/${model}/${version}/model.onnx; on disk: ${onDisk.join(', ') || 'none'})`);
+    } else {
+      problems.push(`${key}: version ${version} is not served: version_policy ${showValue(config.version_policy)} selects ${selected.join(', ') || 'none'} of ${onDisk.join(', ')}`);
+    }
+  };
+  check(config.default_version, 'default_version');
+  const split = Object.entries(config.routing?.split ?? {});
+  for (const [version] of split) check(Number(version), `routing.split.${version}`);
+  if (split.length > 0 && split.every(([, weight]) => weight === 0)) problems.push('routing.split: the weights are all 0');
+  check(config.routing?.shadow, 'routing.shadow');
+  if (problems.length > 0) throw new ModelServeError('InvalidArgument', `${where}: ${problems.join('; ')}`);
 }
 
 /** The version policy in its normal form. */

@@ -5,7 +5,7 @@
 
 // Serving
 export { ModelRegistry } from './registry.js';
-export type { RegistryOptions } from './registry.js';
+export type { RegistryOptions, RepositoryReport } from './registry.js';
 export type { InferenceRequest, InferenceResponse } from './inference.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';
@@ -22,10 +22,10 @@ export type { ModelMetadata, ModelSignature, ModelStatus, TensorSpec, VersionSta
 
 // Repository and configuration
 export { ModelRepository, checkModelName, parseVersion } from './repository.js';
-export type { ModelEntry } from './repository.js';
-export { configRouting, modelConfigSchema, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
-export { ModelRouter, checkRouting, stickyChoice, weightedChoice } from './router.js';
-export type { Routing } from './router.js';
+export type { LayoutProblem, ModelEntry, RepositorySurvey } from './repository.js';
+export { checkConfigRouting, configRouting, modelConfigSchema, parseModelConfig, readModelConfig, selectVersions, versionPolicy } from './config.js';
+export { ModelRouter, checkRouting, formatPercent, stickyChoice, weightedChoice } from './router.js';
+export type { EffectiveRouting, Routing } from './router.js';
 export { compareOutputs } from './compare-outputs.js';
 export type { OutputAgreement } from './compare-outputs.js';
 export type { ModelConfig, VersionPolicy } from './config.js';

@@ -1,3 +1,4 @@
+import type { EffectiveRouting } from './router.js';
 import type { DataType } from './tensor.js';
 
 /** One input or output of a model as served; `shape` uses -1 for a variable dimension. */
@@ -30,6 +31,8 @@ export interface ModelStatus {
   /** `undefined` when no version can serve. */
   defaultVersion: number | undefined;
   versions: VersionStatus[];
+  /** Where requests naming no version go now: each answering version's share, the shadow, and what does not happen as set. */
+  routing: EffectiveRouting;
 }
 
 /** A version's full description: its signature, its status and its batching limit. */

@@ -1,9 +1,9 @@
-import { configRouting, defaultModelConfig, selectVersions, versionPolicy, type ModelConfig } from './config.js';
+import { checkConfigRouting, configRouting, defaultModelConfig, selectVersions, versionPolicy, type ModelConfig } from './config.js';
 import { ModelServeError } from './errors.js';
 import type { ModelStatus } from './metadata.js';
 import type { ModelVersion } from './model-version.js';
 import { parseVersion } from './repository.js';
-import { checkRouting, ModelRouter } from './router.js';
+import { ModelRouter, type EffectiveRouting, type Routing } from './router.js';
 
 /** What loading a model does to one of its versions. */
 export type LoadStep =
@@ -25,15 +25,27 @@ export class RegisteredModel {
   readonly router = new ModelRouter();
   /** config.yaml's routing as last applied, so a reload resets the routing only when the file changed it. */
   private configRouting = '';
+  /** config.yaml's routing and version policy as last checked against the versions on disk. */
+  private configChecked = '';
 
   constructor(readonly name: string) {}
 
-  /** Puts config.yaml's routing in force if the file changed it since last applied; throws for one naming versions not on disk. */
+  /**
+   * Checks config.yaml's routing against the versions on disk and the version policy when the
+   * file's routing or policy changed since last checked, and puts the routing in force if the
+   * file changed it; throws (naming the file and key) for one naming a version the policy does
+   * not serve or with no folder. Versions that come and go later leave the routing as it is:
+   * `effectiveRouting` says what then happens.
+   */
   applyConfigRouting(onDisk: readonly number[]): void {
     const routing = configRouting(this.config);
     const key = JSON.stringify(routing);
+    const checked = JSON.stringify([routing, this.config.version_policy]);
+    if (checked !== this.configChecked) {
+      checkConfigRouting(this.name, this.config, onDisk, `${this.name}/config.yaml`);
+      this.configChecked = checked;
+    }
     if (key === this.configRouting) return;
-    checkRouting(this.name, routing, onDisk);
     this.router.reset(routing);
     this.configRouting = key;
   }
@@ -59,10 +71,35 @@ export class RegisteredModel {
     return steps;
   }
 
-  /** Its versions, in order, and its default version. */
+  /** Its versions, in order, its default version, and where requests naming no version go now. */
   status(): ModelStatus {
     const versions = [...this.versions.values()].sort((a, b) => a.version - b.version).map((v) => v.status());
-    return { name: this.name, defaultVersion: this.defaultVersion()?.version, versions };
+    return { name: this.name, defaultVersion: this.defaultVersion()?.version, versions, routing: this.effectiveRouting() };
+  }
+
+  /** The routing in force as it applies to the versions ready now (see `EffectiveRouting`). */
+  effectiveRouting(): EffectiveRouting {
+    return this.router.effective(this.isReady, this.whyNotReady, this.highestReady()?.version);
+  }
+
+  /**
+   * Refuses (`FailedPrecondition`) a routing that names a version that is not READY for a default,
+   * a shadow or a split share above 0: it would show traffic that does not happen. The message
+   * names the versions that are loaded.
+   */
+  checkRoutable(routing: Routing, context = ''): void {
+    const named: Array<[string, number | undefined]> = [
+      ['default version', routing.defaultVersion],
+      ...routing.split.filter((s) => s.weight > 0).map((s): [string, number] => ['split version', s.version]),
+      ['shadow version', routing.shadowVersion],
+    ];
+    for (const [what, version] of named) {
+      if (version === undefined || this.isReady(version)) continue;
+      const loaded = [...this.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version).sort((a, b) => a - b);
+      const slot = this.versions.get(version);
+      const state = slot === undefined ? '' : `; it is ${slot.state}${slot.reason === '' ? '' : `: ${slot.reason}`}`;
+      throw new ModelServeError('FailedPrecondition', `model '${this.name}': ${context}${what} ${version} is not loaded (loaded: ${loaded.join(', ') || 'none'})${state}`);
+    }
   }
 
   /** Whether a version is loaded, loading or unloading: the model holds a place under the registry's limit. */
@@ -111,6 +148,12 @@ export class RegisteredModel {
   }
 
   private readonly isReady = (version: number): boolean => this.versions.get(version)?.state === 'READY';
+
+  private readonly whyNotReady = (version: number): string => {
+    const slot = this.versions.get(version);
+    if (slot === undefined) return 'not a version of the model';
+    return `not loaded (${slot.state}${slot.reason === '' ? '' : `: ${slot.reason}`})`;
+  };
 
   private highestReady(): ModelVersion | undefined {
     let best: ModelVersion | undefined;

@@ -46,6 +46,7 @@ describe('model registry', () => {
         { version: 1, state: 'UNAVAILABLE', reason: 'not selected by version_policy' },
         { version: 2, state: 'READY', reason: '' },
       ],
+      routing: { shares: [{ version: 2, percent: 100 }], shadowVersion: undefined, notes: [] },
     });
     const response = await registry.infer({ model: 'm', id: 'r1', inputs: x([1, 2]) });
     expect(response).toMatchObject({ model: 'm', version: 2, id: 'r1' });
@@ -94,6 +95,41 @@ describe('model registry', () => {
     expect(version!.reason).toMatch(/^m\/config\.yaml: max_batch_size: /);
   });
 
+  it('warns of folders laid out wrongly at start-up and on every reload, and serves the rest', async () => {
+    const root = await repository({ 'm/1/model.onnx': '', 'flat/model.onnx': '' });
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = { info: () => undefined, error: () => undefined, warn: (fields: object, message: string) => warnings.push({ ...fields, message }) };
+    const registry = ModelRegistry.create({ repository: root, backend: new FakeBackend(() => scaler(1)), logger });
+    const report = await registry.loadRepository();
+    const flat = 'model folder "flat" has model.onnx directly inside; expected <repo>/flat/<version>/model.onnx with a numeric version such as 1';
+    expect(report).toEqual({ problems: [{ path: 'flat', model: 'flat', message: flat }], notLoaded: [] });
+    expect(warnings).toEqual([{ message: 'model repository layout problem', repository: root, path: 'flat', problem: flat }]);
+    expect(registry.list().map((m) => m.name)).toEqual(['m']);
+    await mkdir(path.join(root, 'm', 'v2'));
+    await writeFile(path.join(root, 'm', 'v2', 'model.onnx'), '');
+    await registry.reload();
+    expect(warnings.slice(1).map((w) => w['problem'])).toEqual([
+      flat,
+      'model folder "m" has a version folder "v2" that is not a number (rename it to 2); expected <repo>/m/<version>/model.onnx with a numeric version such as 1',
+    ]);
+  });
+
+  it('answers Unavailable, not NotFound, for a model the repository has not loaded yet', async () => {
+    const root = await repository({ 'm/1/model.onnx': '' });
+    const registry = ModelRegistry.create({
+      repository: root,
+      backend: new FakeBackend(() => scaler(1)),
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    const loading = registry.loadRepository();
+    await expect(registry.infer({ model: 'later', inputs: x([1, 1]) })).rejects.toMatchObject({
+      errorCode: 'Unavailable',
+      details: "model 'later' is not loaded yet: the server is loading the model repository",
+    });
+    await loading;
+    await expect(registry.infer({ model: 'later', inputs: x([1, 1]) })).rejects.toMatchObject({ errorCode: 'NotFound' });
+  });
+
   it('answers Unavailable while a version loads, then serves it', async () => {
     const root = await repository({ 'm/1/model.onnx': '' });
     const registry = await ModelRegistry.open({ repository: root, backend: new FakeBackend(() => ({ ...scaler(1), loadDelayMs: 20 })) });
@@ -135,7 +171,12 @@ describe('model registry', () => {
     held.open();
     await expect(accepted).resolves.toMatchObject({ version: 1 });
     await unloading;
-    expect(registry.status('m')).toEqual({ name: 'm', defaultVersion: undefined, versions: [{ version: 1, state: 'UNAVAILABLE', reason: 'unloaded' }] });
+    expect(registry.status('m')).toEqual({
+      name: 'm',
+      defaultVersion: undefined,
+      versions: [{ version: 1, state: 'UNAVAILABLE', reason: 'unloaded' }],
+      routing: { shares: [], shadowVersion: undefined, notes: ['no version is ready: requests naming no version get UNAVAILABLE'] },
+    });
     expect(backend.closed).toEqual(["model 'm' version 1"]);
   });
 

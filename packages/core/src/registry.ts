@@ -7,9 +7,9 @@ import type { InferenceRequest, InferenceResponse } from './inference.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ModelMetadata, ModelStatus } from './metadata.js';
 import { ModelVersion } from './model-version.js';
-import { checkModelName, ModelRepository, parseVersion } from './repository.js';
+import { checkModelName, ModelRepository, parseVersion, type LayoutProblem } from './repository.js';
 import { RegisteredModel } from './registry-model.js';
-import { checkRouting, type Routing } from './router.js';
+import { checkRouting, type EffectiveRouting, type Routing } from './router.js';
 import type { InferenceJob } from './scheduler.js';
 import type { NamedTensor } from './tensor.js';
 import type { VersionStatistics } from './statistics.js';
@@ -29,6 +29,13 @@ export interface RegistryOptions {
   maxLoadedModels?: number;
 }
 
+/** What loading the repository at start-up left out: folders laid out wrongly, and models a limit kept from loading. */
+export interface RepositoryReport {
+  problems: LayoutProblem[];
+  /** Models refused by `maxLoadedModels`, with why. */
+  notLoaded: Array<{ model: string; reason: string }>;
+}
+
 /**
  * The models of a repository, their versions and lifecycles, and the entry point for inference.
  * Transport-free: servers call `infer` and answer a `ModelServeError` with its status (`code`) and `details`.
@@ -43,6 +50,8 @@ export class ModelRegistry {
   private readonly maxLoadedModels: number;
   /** Models with a version loaded or loading (their places under maxLoadedModels). */
   private readonly active = new Set<string>();
+  /** While `loadRepository` runs: models not registered yet are still to come. */
+  private loadingRepository = false;
 
   private constructor(options: RegistryOptions) {
     this.maxBytesElement = options.maxBytesElement ?? defaultMaxBytesElement;
@@ -52,19 +61,49 @@ export class ModelRegistry {
     this.logger = options.logger ?? silentLogger;
   }
 
+  /** A registry of the repository that has loaded nothing yet: `loadRepository` loads it (a server can listen meanwhile). */
+  static create(options: RegistryOptions): ModelRegistry {
+    return new ModelRegistry(options);
+  }
+
   /** Scans the repository and loads every model's versions as its version policy says. */
   static async open(options: RegistryOptions): Promise<ModelRegistry> {
     const registry = new ModelRegistry(options);
-    const entries = await registry.repository.scan();
-    await Promise.all(
-      entries.map((entry) =>
-        registry.load(entry.name).catch((error: unknown) => {
-          if (!(error instanceof ModelServeError) || error.errorCode !== 'ResourceExhausted') throw error;
-          registry.logger.error({ model: entry.name, reason: error.details }, 'model not loaded');
-        }),
-      ),
-    );
+    await registry.loadRepository();
     return registry;
+  }
+
+  /**
+   * Scans the repository and loads every model's versions as its version policy says; resolves
+   * once each is READY or FAILED. Folders laid out wrongly are logged (`warn`) and reported, with
+   * the models a limit kept from loading. Until it resolves, a request for a model not registered
+   * yet is `Unavailable` (the server is starting), not `NotFound`.
+   */
+  async loadRepository(): Promise<RepositoryReport> {
+    this.loadingRepository = true;
+    try {
+      const { entries, problems } = await this.repository.survey();
+      this.logLayout(problems);
+      const notLoaded: RepositoryReport['notLoaded'] = [];
+      await Promise.all(
+        entries.map((entry) =>
+          this.load(entry.name).catch((error: unknown) => {
+            if (!(error instanceof ModelServeError) || error.errorCode !== 'ResourceExhausted') throw error;
+            this.logger.error({ model: entry.name, reason: error.details }, 'model not loaded');
+            notLoaded.push({ model: entry.name, reason: error.details });
+          }),
+        ),
+      );
+      return { problems, notLoaded };
+    } finally {
+      this.loadingRepository = false;
+    }
+  }
+
+  private logLayout(problems: readonly LayoutProblem[]): void {
+    for (const problem of problems) {
+      this.logger.warn({ repository: this.repository.root, path: problem.path, problem: problem.message }, 'model repository layout problem');
+    }
   }
 
   /** Calls `listener(model)` whenever a version of `model` changes state. Returns an unsubscribe. */
@@ -180,7 +219,9 @@ export class ModelRegistry {
    * folders unload) is loaded again as its config says; files changed in place are replaced.
    */
   async reload(): Promise<ModelStatus[]> {
-    const onDisk = (await this.repository.scan()).map((entry) => entry.name);
+    const { entries, problems } = await this.repository.survey();
+    this.logLayout(problems);
+    const onDisk = entries.map((entry) => entry.name);
     const names = [...new Set([...onDisk, ...this.models.keys()])];
     await Promise.all(names.map((name) => this.load(name).catch((error: unknown) => this.logger.error({ model: name, reason: detailsOf(error) }, 'reload failed'))));
     return this.list();
@@ -249,26 +290,34 @@ export class ModelRegistry {
     );
   }
 
-  /** A model's routing now in force, and how many earlier routings `rollbackRouting` can go back to. */
-  routing(name: string): { routing: Routing; depth: number } {
+  /**
+   * A model's routing now in force, how many earlier routings `rollbackRouting` can go back to,
+   * and where requests naming no version actually go given the versions ready now.
+   */
+  routing(name: string): { routing: Routing; depth: number; effective: EffectiveRouting } {
     const record = this.record(name);
-    return { routing: record.router.routing, depth: record.router.depth };
+    return { routing: record.router.routing, depth: record.router.depth, effective: record.effectiveRouting() };
   }
 
-  /** Puts a routing in force at once (blue-green switch, split, shadow); the previous one is kept for rollback. */
+  /**
+   * Puts a routing in force at once (blue-green switch, split, shadow); the previous one is kept
+   * for rollback. `InvalidArgument` for a version the model does not have or a bad weight;
+   * `FailedPrecondition` for a version it has that is not loaded (READY), naming those that are.
+   */
   setRouting(name: string, routing: Routing): Routing {
     const record = this.record(name);
     checkRouting(name, routing, [...record.versions.keys()]);
+    record.checkRoutable(routing);
     record.router.set(routing);
     this.logger.info({ model: name, routing }, 'routing set');
     this.changed(name);
     return record.router.routing;
   }
 
-  /** Restores the routing in force before the last change. */
+  /** Restores the routing in force before the last change; `FailedPrecondition` when it names a version no longer loaded. */
   rollbackRouting(name: string): Routing {
     const record = this.record(name);
-    const routing = record.router.rollback(name);
+    const routing = record.router.rollback(name, (previous) => record.checkRoutable(previous, 'cannot roll back to a routing whose '));
     this.logger.info({ model: name, routing }, 'routing rolled back');
     this.changed(name);
     return routing;
@@ -292,6 +341,7 @@ export class ModelRegistry {
     checkModelName(name);
     const record = this.models.get(name);
     if (record === undefined) {
+      if (this.loadingRepository) throw new ModelServeError('Unavailable', `model '${name}' is not loaded yet: the server is loading the model repository`);
       const known = [...this.models.keys()].sort().join(', ') || 'none';
       throw new ModelServeError('NotFound', `model '${name}' is not in the repository; models: ${known}`);
     }

@@ -17,6 +17,27 @@ export interface Routing {
   shadowVersion?: number | undefined;
 }
 
+/**
+ * Where requests that name no version actually go now, given which versions are ready: the
+ * routing as `choose` applies it. A split version that is not ready gets nothing and its share
+ * goes to the split's ready versions, by their weights; with none of them ready, the default
+ * version takes every request; a default version that is not ready answers none (they get
+ * UNAVAILABLE); with no default, the highest ready version takes them.
+ */
+export interface EffectiveRouting {
+  /** The versions that answer, with each one's share of the requests in percent (summing to 100); empty when none can. */
+  shares: Array<{ version: number; percent: number }>;
+  /** The version that gets a copy of each request it does not answer itself, when it is ready. */
+  shadowVersion: number | undefined;
+  /** What in the routing does not happen now, and what happens instead; empty when it all does. */
+  notes: string[];
+}
+
+/** A share for messages: `90%`, `33.3%`. */
+export function formatPercent(percent: number): string {
+  return `${Number(percent.toFixed(1))}%`;
+}
+
 /** The routing a model starts with when config.yaml sets nothing. */
 export const emptyRouting: Routing = { split: [] };
 
@@ -108,10 +129,12 @@ export class ModelRouter {
     this.current = cloneRouting(routing);
   }
 
-  /** Goes back to the previous routing; `FailedPrecondition` when there is none. */
-  rollback(model: string): Routing {
-    const previous = this.history.pop();
+  /** Goes back to the previous routing, once `check` accepts it; `FailedPrecondition` when there is none. */
+  rollback(model: string, check: (previous: Routing) => void = () => undefined): Routing {
+    const previous = this.history.at(-1);
     if (previous === undefined) throw new ModelServeError('FailedPrecondition', `model '${model}' has no earlier routing to roll back to`);
+    check(cloneRouting(previous));
+    this.history.pop();
     this.current = previous;
     return this.routing;
   }
@@ -126,6 +149,58 @@ export class ModelRouter {
     const split = this.current.split.filter((s) => s.weight > 0 && ready(s.version));
     if (split.length > 0) return routingKey === undefined || routingKey === '' ? weightedChoice(split) : stickyChoice(routingKey, split);
     return this.current.defaultVersion;
+  }
+
+  /**
+   * What `choose` and `shadowFor` do now with the routing in force: each answering version's
+   * share, the shadow that gets copies, and notes on what does not happen as set. `notReady`
+   * says why a version is not ready (`not loaded (UNAVAILABLE: unloaded)`); `highestReady` is
+   * the version taking requests when nothing else is named.
+   */
+  effective(ready: (version: number) => boolean, notReady: (version: number) => string, highestReady: number | undefined): EffectiveRouting {
+    const { split, defaultVersion, shadowVersion } = this.current;
+    const notes: string[] = [];
+    const unanswered = 'requests naming no version get UNAVAILABLE';
+    const byDefault = (): EffectiveRouting['shares'] => {
+      if (defaultVersion !== undefined) {
+        if (ready(defaultVersion)) return [{ version: defaultVersion, percent: 100 }];
+        notes.push(`default version ${defaultVersion} is ${notReady(defaultVersion)}: ${unanswered}`);
+        return [];
+      }
+      if (highestReady !== undefined) return [{ version: highestReady, percent: 100 }];
+      notes.push(`no version is ready: ${unanswered}`);
+      return [];
+    };
+    let shares: EffectiveRouting['shares'];
+    const weighted = split.filter((s) => s.weight > 0);
+    if (weighted.length === 0) {
+      shares = byDefault();
+    } else {
+      const total = weighted.reduce((sum, s) => sum + s.weight, 0);
+      const live = weighted.filter((s) => ready(s.version));
+      const gone = weighted.filter((s) => !ready(s.version));
+      if (live.length > 0) {
+        const liveTotal = live.reduce((sum, s) => sum + s.weight, 0);
+        shares = live.map((s) => ({ version: s.version, percent: (100 * s.weight) / liveTotal }));
+        const to = live.length === 1 ? `version ${live[0]!.version}` : `versions ${live.map((s) => s.version).join(' and ')} by their weights`;
+        for (const s of gone) notes.push(`split version ${s.version} (set to ${formatPercent((100 * s.weight) / total)}) is ${notReady(s.version)}: its share goes to ${to}`);
+      } else {
+        const instead = defaultVersion !== undefined ? `the default version ${defaultVersion}` : 'the highest ready version';
+        notes.push(`no split version is ready (${gone.map((s) => `${s.version} is ${notReady(s.version)}`).join('; ')}): requests go to ${instead}`);
+        shares = byDefault();
+      }
+    }
+    let shadow: number | undefined;
+    if (shadowVersion !== undefined) {
+      const answers = shares.find((s) => s.version === shadowVersion)?.percent ?? 0;
+      if (!ready(shadowVersion)) notes.push(`shadow version ${shadowVersion} is ${notReady(shadowVersion)}: no copies are made`);
+      else if (answers >= 100) notes.push(`shadow version ${shadowVersion} answers every request itself: no copies are made`);
+      else {
+        shadow = shadowVersion;
+        if (answers > 0) notes.push(`shadow version ${shadowVersion} also answers ${formatPercent(answers)} of requests: those get no copy`);
+      }
+    }
+    return { shares, shadowVersion: shadow, notes };
   }
 
   /** The default version in force, without copying the routing (read per request). */

@@ -53,6 +53,8 @@ export type { Routing, Routing__Output } from './generated/modelserve/v1/Routing
 export type { GetRoutingRequest, GetRoutingRequest__Output } from './generated/modelserve/v1/GetRoutingRequest.js';
 export type { SetRoutingRequest, SetRoutingRequest__Output } from './generated/modelserve/v1/SetRoutingRequest.js';
 export type { RoutingResponse, RoutingResponse__Output } from './generated/modelserve/v1/RoutingResponse.js';
+export type { EffectiveRouting, EffectiveRouting__Output } from './generated/modelserve/v1/EffectiveRouting.js';
+export type { VersionShare, VersionShare__Output } from './generated/modelserve/v1/VersionShare.js';
 export type { ReloadRepositoryRequest, ReloadRepositoryRequest__Output } from './generated/modelserve/v1/ReloadRepositoryRequest.js';
 export type { DrainRequest, DrainRequest__Output } from './generated/modelserve/v1/DrainRequest.js';
 export type { DrainResponse, DrainResponse__Output } from './generated/modelserve/v1/DrainResponse.js';

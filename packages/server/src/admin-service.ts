@@ -1,6 +1,7 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
-import { invalidArgument, parseVersion, type Distribution, type Logger, type ModelMetadata, type ModelRegistry, type ModelStatus, type Routing, type TensorSpec, type VersionStatistics } from '@modelserve/core';
+import { invalidArgument, parseVersion, type Distribution, type EffectiveRouting, type Logger, type ModelMetadata, type ModelRegistry, type ModelStatus, type Routing, type TensorSpec, type VersionStatistics } from '@modelserve/core';
 import type {
+  EffectiveRouting as WireEffectiveRouting,
   Routing as WireRouting,
   Routing__Output as WireRouting__Output,
   SetRoutingRequest__Output,
@@ -20,6 +21,16 @@ export function toWireStatus(status: ModelStatus): WireModelStatus {
     name: status.name,
     default_version: status.defaultVersion === undefined ? '' : String(status.defaultVersion),
     versions: status.versions.map((v) => ({ version: String(v.version), state: `VERSION_STATE_${v.state}`, reason: v.reason })),
+    routing: toWireEffectiveRouting(status.routing),
+  };
+}
+
+/** Where requests naming no version go now, on the wire: versions as strings, "" for no shadow. */
+export function toWireEffectiveRouting(effective: EffectiveRouting): WireEffectiveRouting {
+  return {
+    shares: effective.shares.map((s) => ({ version: String(s.version), percent: s.percent })),
+    shadow_version: effective.shadowVersion === undefined ? '' : String(effective.shadowVersion),
+    notes: effective.notes,
   };
 }
 
@@ -118,22 +129,24 @@ export function adminService(
     },
     GetRouting(call: Call<{ name: string }>, callback) {
       answer(callback, logger, () => {
-        const { routing, depth } = registry.routing(call.request.name);
-        return { routing: toWireRouting(routing), history: depth };
+        const { routing, depth, effective } = registry.routing(call.request.name);
+        return { routing: toWireRouting(routing), history: depth, effective: toWireEffectiveRouting(effective) };
       });
     },
     SetRouting(call: Call<SetRoutingRequest__Output>, callback) {
       answer(callback, logger, () => {
         const { name } = call.request;
         const routing = registry.setRouting(name, fromWireRouting(name, call.request.routing));
-        return { routing: toWireRouting(routing), history: registry.routing(name).depth };
+        const { depth, effective } = registry.routing(name);
+        return { routing: toWireRouting(routing), history: depth, effective: toWireEffectiveRouting(effective) };
       });
     },
     RollbackRouting(call: Call<{ name: string }>, callback) {
       answer(callback, logger, () => {
         const { name } = call.request;
         const routing = registry.rollbackRouting(name);
-        return { routing: toWireRouting(routing), history: registry.routing(name).depth };
+        const { depth, effective } = registry.routing(name);
+        return { routing: toWireRouting(routing), history: depth, effective: toWireEffectiveRouting(effective) };
       });
     },
     ReloadRepository(_call: Call<unknown>, callback) {

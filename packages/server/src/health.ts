@@ -14,6 +14,8 @@ export class ServerHealth {
   private readonly health = new HealthImplementation({ '': 'SERVING' });
   private readonly unsubscribe: () => void;
   private inRotation = true;
+  /** While the repository loads (the port is open already): NOT_SERVING everywhere. */
+  private loading = false;
   private closed = false;
 
   constructor(private readonly registry: ModelRegistry) {
@@ -28,9 +30,9 @@ export class ServerHealth {
     this.health.addToServer(registrar as Server);
   }
 
-  /** Whether the server is in rotation (SetServingStatus, or false once it drains). */
+  /** Whether the server is in rotation (SetServingStatus, or false once it drains) and done loading the repository. */
   get serving(): boolean {
-    return this.inRotation;
+    return this.inRotation && !this.loading;
   }
 
   /**
@@ -40,10 +42,17 @@ export class ServerHealth {
   setServing(serving: boolean): void {
     if (this.closed) return;
     this.inRotation = serving;
-    const status = serving ? 'SERVING' : 'NOT_SERVING';
-    this.health.setStatus('', status);
-    for (const service of servedServices) this.health.setStatus(service, status);
-    for (const model of this.registry.list()) this.update(model.name);
+    this.apply();
+  }
+
+  /**
+   * While the repository loads, the overall and API statuses are NOT_SERVING and models have none
+   * yet (Check of a model: NOT_FOUND); after, each model's follows its readiness.
+   */
+  setLoading(loading: boolean): void {
+    if (this.closed) return;
+    this.loading = loading;
+    this.apply();
   }
 
   /** Marks everything NOT_SERVING for good, e.g. while draining. */
@@ -53,7 +62,17 @@ export class ServerHealth {
     this.unsubscribe();
   }
 
+  private apply(): void {
+    const status = this.serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', status);
+    for (const service of servedServices) this.health.setStatus(service, status);
+    for (const model of this.registry.list()) this.update(model.name);
+  }
+
   private update(model: string): void {
-    this.health.setStatus(model, this.inRotation && this.registry.isReady(model) ? 'SERVING' : 'NOT_SERVING');
+    // While loading, models are not listed yet: once loaded they are, in name order (as List
+    // answers them), not in the order their loads happened to finish.
+    if (this.loading) return;
+    this.health.setStatus(model, this.serving && this.registry.isReady(model) ? 'SERVING' : 'NOT_SERVING');
   }
 }

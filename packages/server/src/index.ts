@@ -1,5 +1,5 @@
 /** @modelserve/server: every modelserve API on one grpc-js server and one port. */
-export { startServer, defaultMaxMessageBytes, adminMethods } from './server.js';
+export { BindError, startServer, defaultMaxMessageBytes, adminMethods } from './server.js';
 export { serveCallsDirectly, directCallPaths, testedGrpcJsVersions, loadedGrpcJsVersion } from './direct-calls.js';
 export type { DirectCallOptions, DirectCallsInstall } from './direct-calls.js';
 export { directCallsFromEnv } from './direct-calls-env.js';

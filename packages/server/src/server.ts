@@ -1,6 +1,6 @@
 import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { ModelRegistry, silentLogger, type Backend, type Logger } from '@modelserve/core';
+import { ModelRegistry, silentLogger, type Backend, type Logger, type RepositoryReport } from '@modelserve/core';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -72,6 +72,8 @@ export interface RunningServer {
   /** `host:port` to dial, e.g. `127.0.0.1:8001`. */
   readonly address: string;
   readonly registry: ModelRegistry;
+  /** What loading the repository at start-up left out: folders laid out wrongly, models a limit kept from loading. */
+  readonly repositoryReport: RepositoryReport;
   /** Whether the inference methods are answered directly (see `ServerOptions.directCalls`): asked for, and not refused. */
   readonly directCalls: boolean;
   /** Stops taking calls, lets accepted ones finish (at most `graceMs`, default `drainGraceMs`), then unloads the models. */
@@ -109,14 +111,47 @@ const inBandStreams = ['PredictStream', 'ModelStreamInfer'];
 /** Admin methods need the admin token; every other method of modelserve's own services the inference token. */
 const accessOf = (method: string): Access => (adminMethods.includes(method) ? 'admin' : 'inference');
 
+/**
+ * The server could not bind its address: `reason` says why (`in-use`: another process listens on
+ * the port; `denied`: the port needs privileges; `not-local`: the host is not an address of this
+ * machine; `other`).
+ */
+export class BindError extends Error {
+  override readonly name = 'BindError';
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly reason: 'in-use' | 'denied' | 'not-local' | 'other',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** grpc-js's bind failure ("No address added out of total 1 resolved errors: [listen EADDRINUSE: …]") in words. */
+function bindError(error: Error, host: string, port: number): BindError {
+  const where = `port ${port} on ${host}`;
+  if (/EADDRINUSE/.test(error.message)) return new BindError(host, port, 'in-use', `${where} is in use (another modelserve?): stop it or choose another port`, { cause: error });
+  if (/EACCES/.test(error.message)) return new BindError(host, port, 'denied', `${where} cannot be bound: permission denied (ports below 1024 need privileges)`, { cause: error });
+  if (/EADDRNOTAVAIL/.test(error.message)) return new BindError(host, port, 'not-local', `${host} is not an address of this machine: cannot listen on ${where}`, { cause: error });
+  return new BindError(host, port, 'other', `cannot listen on ${where}: ${error.message}`, { cause: error });
+}
+
 /** Default largest message: 64 MiB. */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024;
 
-/** Loads the repository and serves every API on one port. */
+/**
+ * Serves every API on one port, then loads the repository: the port is bound first, so a port in
+ * use is reported at once, not after every model has loaded; until the models are loaded every
+ * health status is NOT_SERVING (OIP ServerReady false) and a request for a model not registered
+ * yet is UNAVAILABLE. Resolves once every model is READY or FAILED.
+ */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const wantsDirect = options.directCalls ?? directCallsFromEnv();
   const logger = options.logger ?? silentLogger;
-  const registry = await ModelRegistry.open({
+  const registry = ModelRegistry.create({
     repository: options.modelRepository,
     logger,
     ...(options.maxBytesElement !== undefined ? { maxBytesElement: options.maxBytesElement } : {}),
@@ -135,6 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const grpcObject = loadGrpcObject(loadGrpcPackage);
   const health = new ServerHealth(registry);
+  health.setLoading(true);
   const inflight = new InflightRequests();
   const streams = new OpenStreams();
   const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight, streams };
@@ -148,15 +184,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(ingress.openRegistrar());
 
   const host = options.host ?? '0.0.0.0';
-  const target = host.includes(':') ? `[${host}]:${options.port ?? 8001}` : `${host}:${options.port ?? 8001}`;
+  const requestedPort = options.port ?? 8001;
+  const target = host.includes(':') ? `[${host}]:${requestedPort}` : `${host}:${requestedPort}`;
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(target, serverCredentials(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
     });
   } catch (error) {
-    await registry.close();
-    throw error;
+    serverStats.stop();
+    throw error instanceof Error ? bindError(error, host, requestedPort) : error;
   }
   let directCalls = false;
   if (wantsDirect) {
@@ -166,7 +203,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const dialHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const address = dialHost.includes(':') ? `[${dialHost}]:${port}` : `${dialHost}:${port}`;
-  logger.info({ address: target.replace(/:\d+$/, `:${port}`), models: registry.list().length, directCalls }, 'modelserve listening');
+  const boundAddress = target.replace(/:\d+$/, `:${port}`);
+  logger.info({ address: boundAddress, repository: options.modelRepository }, 'port bound; loading the model repository');
+  // The models load while the port is open; the server can be closed (ModelAdmin/Drain) meanwhile.
+  const loading = registry.loadRepository();
+  const loaded = loading.then(
+    () => undefined,
+    () => undefined,
+  );
+  let repositoryReport: RepositoryReport = { problems: [], notLoaded: [] };
 
   let closing: Promise<void> | undefined;
   let closedResolve: () => void = () => undefined;
@@ -175,6 +220,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     address,
     registry,
+    get repositoryReport() {
+      return repositoryReport;
+    },
     directCalls,
     closed,
     close(graceMs = options.drainGraceMs ?? 10_000) {
@@ -205,6 +253,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           }, 50);
           server.tryShutdown(finish);
         });
+        // Models still loading would be left running: unload once the repository has loaded.
+        await loaded;
         await registry.close();
         serverStats.stop();
         logger.info({}, 'modelserve stopped');
@@ -213,5 +263,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     },
   };
+  try {
+    repositoryReport = await loading;
+  } catch (error) {
+    await running.close(0);
+    throw error;
+  }
+  if (closing === undefined) {
+    health.setLoading(false);
+    logger.info({ address: boundAddress, models: registry.list().length, directCalls }, 'modelserve listening');
+  }
   return running;
 }

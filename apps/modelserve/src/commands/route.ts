@@ -1,6 +1,7 @@
-import type { ListModelsResponse__Output, Routing__Output, RoutingResponse__Output } from '@modelserve/proto';
+import type { EffectiveRouting__Output, ListModelsResponse__Output, Routing__Output, RoutingResponse__Output } from '@modelserve/proto';
 import { Metadata } from '@grpc/grpc-js';
 import { call, connect } from '../client.js';
+import { percent } from './models.js';
 
 /** The admin bearer token as call metadata: --token, else $MODELSERVE_ADMIN_TOKEN. */
 function adminMetadata(token: string | undefined): Metadata {
@@ -32,10 +33,16 @@ export function parseSplit(text: string): Array<{ version: string; weight: numbe
   });
 }
 
-/** One line per routing field. */
-export function describeRouting(model: string, routing: Routing__Output | null, history: number): string {
+/**
+ * The routing as set, on one line; then what it does with the versions ready now (`in effect:
+ * 2=100%`), and a note for each part that does not happen as set (a split version that left).
+ */
+export function describeRouting(model: string, routing: Routing__Output | null, history: number, effective: EffectiveRouting__Output | null): string {
   const split = routing?.split.map((s) => `${s.version}=${s.weight}`).join(',') || 'none';
-  return `${model}: default ${routing?.default_version || 'highest ready'}, split ${split}, shadow ${routing?.shadow_version || 'none'} (rollback history ${history})`;
+  const set = `${model}: default ${routing?.default_version || 'highest ready'}, split ${split}, shadow ${routing?.shadow_version || 'none'} (rollback history ${history})`;
+  const shares = effective?.shares.map((s) => `${s.version}=${percent(s.percent)}`).join(' ') || 'no version answers (UNAVAILABLE)';
+  const shadow = effective?.shadow_version ? `, shadow ${effective.shadow_version}` : '';
+  return [set, `  in effect: ${shares}${shadow}`, ...(effective?.notes ?? []).map((note) => `  note: ${note}`)].join('\n');
 }
 
 /** Shows or changes a model's routing; the change is one atomic step that `rollback` undoes. */
@@ -44,7 +51,7 @@ export async function route(model: string, options: RouteOptions): Promise<void>
   try {
     const current = await call<RoutingResponse__Output>((cb) => client.admin.GetRouting({ name: model }, cb));
     if (options.split === undefined && options.default === undefined && options.shadow === undefined) {
-      console.log(describeRouting(model, current.routing, current.history));
+      console.log(describeRouting(model, current.routing, current.history, current.effective));
       return;
     }
     const routing = {
@@ -53,7 +60,7 @@ export async function route(model: string, options: RouteOptions): Promise<void>
       shadow_version: options.shadow === undefined ? (current.routing?.shadow_version ?? '') : options.shadow === 'none' ? '' : options.shadow,
     };
     const set = await call<RoutingResponse__Output>((cb) => client.admin.SetRouting({ name: model, routing }, adminMetadata(options.token), cb));
-    console.log(describeRouting(model, set.routing, set.history));
+    console.log(describeRouting(model, set.routing, set.history, set.effective));
   } finally {
     client.close();
   }
@@ -64,7 +71,7 @@ export async function rollback(model: string, options: { address: string; token?
   const client = connect(options.address);
   try {
     const response = await call<RoutingResponse__Output>((cb) => client.admin.RollbackRouting({ name: model }, adminMetadata(options.token), cb));
-    console.log(describeRouting(model, response.routing, response.history));
+    console.log(describeRouting(model, response.routing, response.history, response.effective));
   } finally {
     client.close();
   }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '@modelserve/server';
+import { BindError, startServer, type RunningServer } from '@modelserve/server';
 import { pino } from 'pino';
+import { portInUseMessage } from '../port-owner.js';
 
 /** The demo model repository shipped with the CLI. */
 export const bundledRepository = fileURLToPath(new URL('../../models', import.meta.url));
@@ -27,6 +28,29 @@ export interface ServeOptions {
   inferenceToken?: string;
   /** False with `--no-direct-calls`; otherwise true, and `$MODELSERVE_DIRECT_CALLS` decides. */
   directCalls: boolean;
+  /** True unless `--no-exit-on-error`: exit non-zero when a model fails to load at start-up (Triton's --exit-on-error). */
+  exitOnError: boolean;
+}
+
+/**
+ * What went wrong at start-up, in words: `failures` are models that did not load (a version FAILED,
+ * or a model folder in which no version could be found); `warnings` the rest the repository left
+ * out (stray folders and files, models beyond --max-loaded-models).
+ */
+export function startupProblems(server: Pick<RunningServer, 'registry' | 'repositoryReport'>): { failures: string[]; warnings: string[] } {
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  for (const problem of server.repositoryReport.problems) (problem.model === undefined ? warnings : failures).push(problem.message);
+  for (const model of server.registry.list()) {
+    // Versions failing for one reason (an invalid config.yaml fails them all) make one line.
+    const byReason = new Map<string, number[]>();
+    for (const v of model.versions) if (v.state === 'FAILED') byReason.set(v.reason, [...(byReason.get(v.reason) ?? []), v.version]);
+    for (const [reason, versions] of byReason) {
+      failures.push(`model '${model.name}' ${versions.length === 1 ? 'version' : 'versions'} ${versions.join(', ')} failed to load: ${reason}`);
+    }
+  }
+  for (const { reason } of server.repositoryReport.notLoaded) warnings.push(reason);
+  return { failures, warnings };
 }
 
 /** The TLS files the options name, read; undefined for plaintext. */
@@ -59,28 +83,54 @@ export async function serve(options: ServeOptions): Promise<void> {
       .catch((error: unknown) => logger.error({ err: error, why }, 'reload failed'));
   };
   process.on('SIGHUP', () => reload('SIGHUP'));
-  const server = await startServer({
-    modelRepository: repository,
-    host: options.host,
-    port: options.port,
-    maxMessageBytes: options.maxMessageBytes,
-    inferenceDelayMs: options.inferenceDelayMs,
-    maxConcurrentStreams: options.maxConcurrentStreams,
-    maxConnectionAgeMs: options.maxConnectionAgeMs,
-    drainGraceMs: options.drainGraceMs,
-    maxBytesElement: options.maxBytesElement,
-    ...(options.maxLoadedModels > 0 ? { maxLoadedModels: options.maxLoadedModels } : {}),
-    tls: await tlsFiles(options),
-    // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
-    ...(options.directCalls ? {} : { directCalls: false }),
-    auth: {
-      adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
-      inferenceToken: options.inferenceToken ?? process.env['MODELSERVE_INFERENCE_TOKEN'],
-    },
-    logger,
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      modelRepository: repository,
+      host: options.host,
+      port: options.port,
+      maxMessageBytes: options.maxMessageBytes,
+      inferenceDelayMs: options.inferenceDelayMs,
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      maxConnectionAgeMs: options.maxConnectionAgeMs,
+      drainGraceMs: options.drainGraceMs,
+      maxBytesElement: options.maxBytesElement,
+      ...(options.maxLoadedModels > 0 ? { maxLoadedModels: options.maxLoadedModels } : {}),
+      tls: await tlsFiles(options),
+      // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
+      ...(options.directCalls ? {} : { directCalls: false }),
+      auth: {
+        adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
+        inferenceToken: options.inferenceToken ?? process.env['MODELSERVE_INFERENCE_TOKEN'],
+      },
+      logger,
+    });
+  } catch (error) {
+    // The port is bound before any model loads: a port in use is told at once, with what to do.
+    if (error instanceof BindError) {
+      const advice = { 'in-use': undefined, denied: 'pass --port 1024 or above', 'not-local': 'pass --host', other: undefined }[error.reason];
+      const message = error.reason === 'in-use' ? await portInUseMessage(error.host, error.port) : advice === undefined ? error.message : `${error.message}: ${advice}`;
+      logger.error({ host: error.host, port: error.port, reason: message }, 'cannot listen');
+      throw new Error(message, { cause: error });
+    }
+    throw error;
+  }
   for (const model of server.registry.list()) {
     logger.info({ model: model.name, default_version: model.defaultVersion ?? null, versions: model.versions }, 'model status');
+  }
+  // Start-up problems as lines a person reads on stderr, besides the JSON log lines on stdout.
+  const { failures, warnings } = startupProblems(server);
+  for (const warning of warnings) console.error(`modelserve: warning: ${warning}`);
+  for (const failure of failures) console.error(`modelserve: error: ${failure}`);
+  if (failures.length > 0) {
+    const what = failures.length === 1 ? 'a model failed' : `${failures.length} models failed`;
+    if (options.exitOnError) {
+      console.error(`modelserve: ${what} to load at start-up; exiting (--no-exit-on-error serves the models that loaded)`);
+      logger.error({ failures }, 'exiting: models failed to load at start-up (--exit-on-error)');
+      await server.close(0);
+      process.exit(1);
+    }
+    console.error(`modelserve: ${what} to load at start-up; serving the models that loaded (--no-exit-on-error)`);
   }
   started?.();
   // ModelAdmin/Drain stops the server from within: exit once it has.

@@ -3,15 +3,18 @@
 // Original file: ../../proto/modelserve/v1/admin.proto
 
 import type { VersionStatus as _modelserve_v1_VersionStatus, VersionStatus__Output as _modelserve_v1_VersionStatus__Output } from '../../modelserve/v1/VersionStatus.js';
+import type { EffectiveRouting as _modelserve_v1_EffectiveRouting, EffectiveRouting__Output as _modelserve_v1_EffectiveRouting__Output } from '../../modelserve/v1/EffectiveRouting.js';
 
 export interface ModelStatus {
   'name'?: (string);
   'default_version'?: (string);
   'versions'?: (_modelserve_v1_VersionStatus)[];
+  'routing'?: (_modelserve_v1_EffectiveRouting | null);
 }
 
 export interface ModelStatus__Output {
   'name': (string);
   'default_version': (string);
   'versions': (_modelserve_v1_VersionStatus__Output)[];
+  'routing': (_modelserve_v1_EffectiveRouting__Output | null);
 }

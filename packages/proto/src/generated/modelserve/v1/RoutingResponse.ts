@@ -3,13 +3,16 @@
 // Original file: ../../proto/modelserve/v1/admin.proto
 
 import type { Routing as _modelserve_v1_Routing, Routing__Output as _modelserve_v1_Routing__Output } from '../../modelserve/v1/Routing.js';
+import type { EffectiveRouting as _modelserve_v1_EffectiveRouting, EffectiveRouting__Output as _modelserve_v1_EffectiveRouting__Output } from '../../modelserve/v1/EffectiveRouting.js';
 
 export interface RoutingResponse {
   'routing'?: (_modelserve_v1_Routing | null);
   'history'?: (number);
+  'effective'?: (_modelserve_v1_EffectiveRouting | null);
 }
 
 export interface RoutingResponse__Output {
   'routing': (_modelserve_v1_Routing__Output | null);
   'history': (number);
+  'effective': (_modelserve_v1_EffectiveRouting__Output | null);
 }
