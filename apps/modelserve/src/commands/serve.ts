@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
+import { setLogger } from '@grpc/grpc-js';
 import { BindError, startServer, type RunningServer } from '@modelserve/server';
 import { pino } from 'pino';
 import { portInUseMessage } from '../port-owner.js';
@@ -68,6 +70,10 @@ async function tlsFiles(options: ServeOptions): Promise<{ cert: Buffer; key: Buf
 export async function serve(options: ServeOptions): Promise<void> {
   // Synchronous writes: the lines logged just before exit must not be lost (there is no log line per request).
   const logger = pino({ level: options.logLevel, base: { service: 'modelserve' } }, pino.destination({ dest: 1, sync: true }));
+  // grpc-js's own lines (e.g. "No address added" before the port-in-use line) join the JSON log
+  // instead of stderr, which carries only the lines written for a person.
+  const grpcLine = (level: 'error' | 'info' | 'debug') => (message?: unknown, ...rest: unknown[]) => logger[level]({ source: 'grpc-js' }, format(message, ...rest));
+  setLogger({ error: grpcLine('error'), info: grpcLine('info'), debug: grpcLine('debug') });
   const repository = options.modelRepository ?? bundledRepository;
   logger.info({ repository }, 'loading model repository');
   // SIGHUP, `modelserve reload` and the poll re-read the repository, one reload at a time. The
