@@ -77,7 +77,6 @@ function hostOf(address: string): string {
   return colon < 0 ? address : address.slice(0, colon);
 }
 
-
 /** One line for a connection that could not be made: what happened at `address`, and what to do. */
 async function connectionFailure(address: string, details: string): Promise<string> {
   if (details.startsWith('Name resolution failed')) {
