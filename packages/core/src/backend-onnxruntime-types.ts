@@ -1,6 +1,6 @@
 /**
- * Messages between the main thread and an onnxruntime worker, and the datatype mapping.
- * Shared by both sides; imports nothing from onnxruntime so the main thread never loads it.
+ * The datatype mapping between modelserve and onnxruntime. Imports nothing from onnxruntime so
+ * the event loop never loads it.
  */
 import type { DataType } from './tensor.js';
 
@@ -27,37 +27,3 @@ const dataTypeByOrt: ReadonlyMap<string, DataType> = new Map(Object.entries(ortT
 export function dataTypeOfOrt(type: string): DataType | undefined {
   return dataTypeByOrt.get(type);
 }
-
-/** A tensor as it crosses the thread boundary. */
-export interface WireTensor {
-  name: string;
-  type: string;
-  dims: number[];
-  /** Typed array for numbers; strings for `string`. */
-  data: ArrayBufferView | string[];
-}
-
-/** A tensor spec as the worker reads it from onnxruntime's metadata. */
-export interface WorkerSpec {
-  name: string;
-  isTensor: boolean;
-  type: string;
-  /** Numbers for fixed dims, strings for symbolic ones. */
-  shape: Array<number | string>;
-}
-
-/** What the worker is started with. */
-export interface WorkerInit {
-  modelFile: string;
-  intraOpThreads: number;
-}
-
-/** Main thread → worker. */
-export type ToWorker = { kind: 'run'; id: number; inputs: WireTensor[]; outputs: string[] };
-
-/** Worker → main thread. */
-export type FromWorker =
-  | { kind: 'loaded'; inputs: WorkerSpec[]; outputs: WorkerSpec[] }
-  | { kind: 'load-failed'; message: string }
-  | { kind: 'result'; id: number; outputs: WireTensor[] }
-  | { kind: 'run-failed'; id: number; message: string };

@@ -35,7 +35,7 @@ describe('onnxruntime backend', () => {
     });
   });
 
-  it('runs in a worker thread and gives the reference outputs', async () => {
+  it('runs on a pool thread and gives the reference outputs', async () => {
     const model = mlp({ seed: 5 });
     const instance = await start('mlp2', model.bytes);
     const x = Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 13) / 13);
@@ -43,18 +43,14 @@ describe('onnxruntime backend', () => {
     expect(y!.shape).toEqual([2, 10]);
     const expected = model.forward(x, 2);
     (y!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
-    // The caller's input is untouched: the backend sent a copy to the worker.
-    expect(x.byteLength).toBe(2 * 784 * 4);
   });
 
-  it('moves movable inputs to the worker and copies the others', async () => {
+  it("copies the inputs to the thread and leaves the caller's arrays as they were", async () => {
     const instance = await start('mlp3', mlp({ seed: 5 }).bytes);
-    const theirs = new Float32Array(784);
+    const theirs = new Float32Array(784).fill(0.25);
     await instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: theirs }], []);
     expect(theirs.byteLength).toBe(784 * 4);
-    const ours = new Float32Array(784);
-    await instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: ours }], [], { movable: true });
-    expect(ours.byteLength).toBe(0); // transferred: detached here
+    expect(theirs.every((v) => v === 0.25)).toBe(true);
   });
 
   it('keeps the event loop turning while a long run is in progress', async () => {
@@ -62,7 +58,7 @@ describe('onnxruntime backend', () => {
     const batch = 512;
     const input = { name: 'input', datatype: 'FP32' as const, shape: [batch, 1, 28, 28], data: new Float32Array(batch * 784) };
     // A run on this thread would hold the timer for the whole run: it could fire once, after it.
-    // In a worker the timer keeps firing (fewer times on a loaded machine, but many).
+    // On a pool thread the timer keeps firing (fewer times on a loaded machine, but many).
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     const started = performance.now();
@@ -88,22 +84,23 @@ describe('onnxruntime backend', () => {
     });
   });
 
-  it('restarts a worker that dies, and serves the next run on the new one', async () => {
+  it('replaces a pool thread that dies, and serves the next run on the new one', async () => {
     const model = cnn({ seed: 2 });
     const instance = await start('cnn-crash', model.bytes);
     const one = Float32Array.from({ length: 784 }, (_, i) => (i % 7) / 7);
     const run = () => instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 1, 28, 28], data: one.slice() }], []);
     await run();
-    // The worker thread dies between runs. (Ending it while onnxruntime's native run is in progress
+    // The pool thread dies between runs. (Ending it while onnxruntime's native run is in progress
     // aborts the whole process inside onnxruntime-node, so no test can kill it mid-run.)
-    await (instance as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const restarts = backend.stats().restarts;
+    await backend.pool.killThreadForTesting(backend.threadOf(instance));
     const [y] = await run();
     const expected = model.forward(one, 1);
     (y!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
-    expect((instance as unknown as { restarts: number }).restarts).toBe(1);
+    expect(backend.stats().restarts).toBe(restarts + 1);
   });
 
-  it('fails an instance for good, with the reason, when its worker dies and the model no longer loads', async () => {
+  it('fails an instance for good, with the reason, when its thread dies and the model no longer loads', async () => {
     const modelFile = path.join(dir, 'broken-later.onnx');
     await writeFile(modelFile, mlp({ seed: 7 }).bytes);
     const reasons: string[] = [];
@@ -118,17 +115,19 @@ describe('onnxruntime backend', () => {
     instances.push(instance);
     const run = () => instance.run([{ name: 'input', datatype: 'FP32', shape: [1, 784], data: new Float32Array(784) }], []);
     await run();
-    // The file is broken on disk, then the worker dies: its replacement cannot load the model.
+    // The file is broken on disk, then the thread dies: its replacement cannot load the model.
     await writeFile(modelFile, 'not an onnx model');
-    await (instance as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const restarts = backend.stats().restarts;
+    const thread = backend.threadOf(instance);
+    await backend.pool.killThreadForTesting(thread);
     const waiting = run(); // waits for the restart
     await failure;
     expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(/^worker exited with code 1 and could not restart: onnxruntime cannot load model 'broken-later' version 1: .+/);
+    expect(reasons[0]).toMatch(new RegExp(`^pool thread ${thread} exited with code 1 between runs and the session could not load again: onnxruntime cannot load model 'broken-later' version 1: .+`));
     const unavailable = { errorCode: 'Unavailable', details: `${label}: ${reasons[0]}` };
     await expect(waiting).rejects.toMatchObject(unavailable);
     await expect(run()).rejects.toMatchObject(unavailable);
-    expect((instance as unknown as { restarts: number }).restarts).toBe(1);
+    expect(backend.stats().restarts).toBe(restarts + 1);
     await instance.close();
     expect(reasons).toHaveLength(1);
   });

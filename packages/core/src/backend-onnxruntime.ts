@@ -1,192 +1,124 @@
 /**
- * The onnxruntime backend: each instance is a worker thread that owns one session.
- * This file runs on the main thread and never imports onnxruntime itself.
+ * The onnxruntime backend: each instance is a session on a thread of the shared inference pool
+ * (inference-pool.ts). This file runs on the event loop and never imports onnxruntime itself.
  */
-import { Worker } from 'node:worker_threads';
-import type { Backend, InstanceOptions, ModelInstance, RunOptions } from './backend.js';
-import {
-  dataTypeOfOrt,
-  ortTypeOf,
-  type FromWorker,
-  type WireTensor,
-  type WorkerInit,
-  type WorkerSpec,
-} from './backend-onnxruntime-types.js';
-import { detailsOf, internalError, ModelServeError } from './errors.js';
+import type { Backend, InstanceOptions, ModelInstance } from './backend.js';
+import { dataTypeOfOrt, ortTypeOf } from './backend-onnxruntime-types.js';
+import { ModelServeError } from './errors.js';
+import { InferencePool, RunFailed, type PoolOptions, type PoolSession, type PoolStats } from './inference-pool.js';
+import type { ThreadSpec } from './inference-pool-types.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
-import { numericArrayOf, type NamedTensor, type NumericTensorData } from './tensor.js';
-
-// A plain JavaScript file next to this one, in src/ (tests) as in dist/ (builds): no build needed to test.
-const workerUrl = new URL('./backend-onnxruntime-worker.js', import.meta.url);
+import { TYPES, typeCode, type WireTensor } from './pool-wire.js';
+import type { NamedTensor, NumericTensorData } from './tensor.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const utf8Encoder = new TextEncoder();
 
 /** onnxruntime errors that mean the request did not fit the model. */
 const inputErrorPattern = /invalid rank|invalid dimensions|unexpected input data type|input .* is missing|invalid feed input name|broadcast/i;
 
-/** The backend that runs ONNX models with onnxruntime-node in worker threads. */
+/** The backend that runs ONNX models with onnxruntime-node on the shared inference pool. */
 export class OnnxRuntimeBackend implements Backend {
   readonly name = 'onnxruntime';
+  readonly pool: InferencePool;
+
+  constructor(options: PoolOptions = {}) {
+    this.pool = new InferencePool(options);
+  }
 
   async createInstance(options: InstanceOptions): Promise<ModelInstance> {
-    return OnnxRuntimeInstance.start(options);
+    const session = await this.pool.open({ label: options.label, modelFile: options.modelFile, intraOpThreads: options.intraOpThreads, onFailed: options.onFailed });
+    try {
+      return new OnnxRuntimeInstance(session);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
   }
-}
 
-interface Pending {
-  resolve(outputs: NamedTensor[]): void;
-  reject(error: Error): void;
+  /** The pool thread an instance of this backend lives on (tests end it to play a crash). */
+  threadOf(instance: ModelInstance): number {
+    if (!(instance instanceof OnnxRuntimeInstance)) throw new Error('not an onnxruntime instance');
+    return instance.thread;
+  }
+
+  stats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
 }
 
 class OnnxRuntimeInstance implements ModelInstance {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private closed = false;
-  /** Why runs are refused once closed: unloaded, or failed for good. */
-  private closedWhy = '';
-  /** Set while a worker that died is being replaced; runs wait for it. */
-  private restarting: Promise<void> | undefined;
-  /** Workers started to replace ones that died. */
-  restarts = 0;
+  readonly signature: ModelSignature;
+  /** The pool thread the session lives on. */
+  readonly thread: number;
+  private readonly inputIndex: Map<string, number>;
+  private readonly outputIndex: Map<string, number>;
 
-  private constructor(
-    private worker: Worker,
-    private readonly options: InstanceOptions,
-    readonly signature: ModelSignature,
-  ) {
-    this.watch(worker);
+  constructor(private readonly session: PoolSession) {
+    this.thread = session.thread.index;
+    const { inputs, outputs } = session.signatureSpecs;
+    this.signature = { inputs: toSpecs(inputs, session.label, 'input'), outputs: toSpecs(outputs, session.label, 'output') };
+    this.inputIndex = new Map(inputs.map((s, i) => [s.name, i]));
+    this.outputIndex = new Map(outputs.map((s, i) => [s.name, i]));
   }
 
   private get label(): string {
-    return this.options.label;
+    return this.session.label;
   }
 
-  static async start(options: InstanceOptions): Promise<OnnxRuntimeInstance> {
-    const { worker, loaded } = await spawnWorker(options);
-    let signature: ModelSignature;
+  /** Inputs are copied once, into the session's shared area: the caller's arrays stay its own. */
+  run(inputs: NamedTensor[], outputs: readonly string[]): Promise<NamedTensor[]> {
+    let wire: WireTensor[];
+    let wanted: number[];
     try {
-      signature = { inputs: toSpecs(loaded.inputs, options.label, 'input'), outputs: toSpecs(loaded.outputs, options.label, 'output') };
+      wire = inputs.map((t) => this.toWire(t));
+      wanted = outputs.map((name) => this.indexOf(this.outputIndex, name, 'output'));
     } catch (error) {
-      await worker.terminate();
-      throw error;
+      return Promise.reject(error as Error);
     }
-    return new OnnxRuntimeInstance(worker, options, signature);
-  }
-
-  private watch(worker: Worker): void {
-    worker.on('message', (message: FromWorker) => this.onMessage(message));
-    worker.on('error', (error) => this.died(worker, `worker failed: ${error.message}`));
-    worker.on('exit', (code) => this.died(worker, `worker exited with code ${code}`));
-  }
-
-  /**
-   * A worker that dies (a crash in onnxruntime, an out-of-memory kill of the thread) fails the
-   * runs it held with Internal and is replaced by a new one; runs meanwhile wait for it. When the
-   * new one cannot load the model (the file was removed or broken since), the instance fails for
-   * good and says so through `onFailed`.
-   */
-  private died(worker: Worker, reason: string): void {
-    if (this.closed || worker !== this.worker) return;
-    for (const pending of this.pending.values()) pending.reject(new ModelServeError('Internal', `${this.label}: ${reason}; the run was lost and the instance restarts`));
-    this.pending.clear();
-    this.restarts++;
-    this.restarting ??= spawnWorker(this.options).then(
-      ({ worker: fresh }) => {
-        this.restarting = undefined;
-        if (this.closed) {
-          void fresh.terminate();
-          return;
-        }
-        this.worker = fresh;
-        this.watch(fresh);
-      },
+    return this.session.run(wire, wanted).then(
+      (tensors) => tensors.map((t) => fromWire(t, this.signature.outputs[t.index]!.name, this.label)),
       (error: unknown) => {
-        this.restarting = undefined;
-        if (this.closed) return;
-        const why = `${reason} and could not restart: ${detailsOf(error)}`;
-        this.fail(`${this.label}: ${why}`);
-        this.options.onFailed?.(why);
+        if (!(error instanceof RunFailed)) throw error;
+        const code = inputErrorPattern.test(error.message) ? 'InvalidArgument' : 'Internal';
+        throw new ModelServeError(code, `${this.label}: onnxruntime: ${error.message}`);
       },
     );
   }
 
-  run(inputs: NamedTensor[], outputs: readonly string[], options: RunOptions = {}): Promise<NamedTensor[]> {
-    if (this.closed) return Promise.reject(new ModelServeError('Unavailable', this.closedWhy));
-    if (this.restarting !== undefined) return this.restarting.then(() => this.run(inputs, outputs, options));
-    const transfer: ArrayBuffer[] = [];
-    const movable = options.movable === true;
-    const wire: WireTensor[] = inputs.map((t) => toWire(t, this.label, movable, transfer));
-    const id = this.nextId++;
-    return new Promise<NamedTensor[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ kind: 'run', id, inputs: wire, outputs: [...outputs] }, transfer);
-    });
+  close(): Promise<void> {
+    return this.session.close();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.fail(`${this.label} was unloaded`, `${this.label} is unloading`);
-    await this.worker.terminate();
+  private indexOf(index: Map<string, number>, name: string, kind: string): number {
+    const i = index.get(name);
+    if (i === undefined) throw new ModelServeError('InvalidArgument', `${this.label} has no ${kind} '${name}'`);
+    return i;
   }
 
-  private onMessage(message: FromWorker): void {
-    if (message.kind !== 'result' && message.kind !== 'run-failed') return;
-    const pending = this.pending.get(message.id);
-    if (pending === undefined) return;
-    this.pending.delete(message.id);
-    if (message.kind === 'run-failed') {
-      const code = inputErrorPattern.test(message.message) ? 'InvalidArgument' : 'Internal';
-      pending.reject(new ModelServeError(code, `${this.label}: onnxruntime: ${message.message}`));
-      return;
+  private toWire(t: NamedTensor): WireTensor {
+    const type = ortTypeOf[t.datatype];
+    if (type === undefined) throw new ModelServeError('InvalidArgument', `${this.label}: datatype ${t.datatype} is not supported by onnxruntime`);
+    const index = this.indexOf(this.inputIndex, t.name, 'input');
+    if (t.datatype === 'BYTES') {
+      const data = t.data as Uint8Array[];
+      data.forEach((bytes, i) => {
+        try {
+          utf8.decode(bytes);
+        } catch {
+          throw new ModelServeError('InvalidArgument', `${this.label} input '${t.name}': BYTES element ${i} is not valid UTF-8, which onnxruntime string tensors require`);
+        }
+      });
+      return { index, type: typeCode(type), dims: t.shape, data };
     }
-    try {
-      pending.resolve(message.outputs.map((t) => fromWire(t, this.label)));
-    } catch (error) {
-      pending.reject(internalError(error));
-    }
-  }
-
-  /** Closes the instance to runs: pending ones fail with `Unavailable` and `reason`, later ones with `later`. */
-  private fail(reason: string, later = reason): void {
-    this.closed = true;
-    this.closedWhy = later;
-    for (const pending of this.pending.values()) pending.reject(new ModelServeError('Unavailable', reason));
-    this.pending.clear();
+    return { index, type: typeCode(type), dims: t.shape, data: t.data as NumericTensorData };
   }
 }
 
-/** A worker with its session loaded; `FailedPrecondition` with onnxruntime's reason when it cannot load. */
-async function spawnWorker(options: InstanceOptions): Promise<{ worker: Worker; loaded: Extract<FromWorker, { kind: 'loaded' }> }> {
-  const init: WorkerInit = { modelFile: options.modelFile, intraOpThreads: options.intraOpThreads };
-  const worker = new Worker(workerUrl, { workerData: init });
-  const loaded = await firstMessage(worker);
-  if (loaded.kind !== 'loaded') {
-    await worker.terminate();
-    const message = loaded.kind === 'load-failed' ? loaded.message : 'unexpected message while loading';
-    throw new ModelServeError('FailedPrecondition', `onnxruntime cannot load ${options.label}: ${message}`);
-  }
-  return { worker, loaded };
-}
-
-/** The worker's first message, or a load failure if it dies first. Leaves no listeners behind. */
-function firstMessage(worker: Worker): Promise<FromWorker> {
-  return new Promise((resolve) => {
-    const done = (message: FromWorker): void => {
-      worker.off('message', done);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-      resolve(message);
-    };
-    const onError = (error: Error): void => done({ kind: 'load-failed', message: error.message });
-    const onExit = (code: number): void => done({ kind: 'load-failed', message: `worker exited with code ${code} while loading` });
-    worker.on('message', done);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-  });
-}
-
-function toSpecs(list: WorkerSpec[], label: string, kind: string): TensorSpec[] {
+function toSpecs(list: ThreadSpec[], label: string, kind: string): TensorSpec[] {
   return list.map((m) => {
     const datatype = m.isTensor ? dataTypeOfOrt(m.type) : undefined;
     if (datatype === undefined) {
@@ -199,35 +131,9 @@ function toSpecs(list: WorkerSpec[], label: string, kind: string): TensorSpec[] 
   });
 }
 
-function toWire(t: NamedTensor, label: string, movable: boolean, transfer: ArrayBuffer[]): WireTensor {
-  const type = ortTypeOf[t.datatype];
-  if (type === undefined) throw new ModelServeError('InvalidArgument', `${label}: datatype ${t.datatype} is not supported by onnxruntime`);
-  if (t.datatype === 'BYTES') {
-    const data = (t.data as Uint8Array[]).map((bytes, i) => {
-      try {
-        return utf8.decode(bytes);
-      } catch {
-        throw new ModelServeError('InvalidArgument', `${label} input '${t.name}': BYTES element ${i} is not valid UTF-8, which onnxruntime string tensors require`);
-      }
-    });
-    return { name: t.name, type, dims: t.shape, data };
-  }
-  // Movable inputs (whole arrays nobody else holds) move as they are; anything else is copied once.
-  const numeric = t.data as NumericTensorData;
-  const whole = numeric.byteOffset === 0 && numeric.byteLength === numeric.buffer.byteLength && numeric.buffer instanceof ArrayBuffer;
-  const data = movable && whole ? numeric : numeric.slice();
-  transfer.push(data.buffer as ArrayBuffer);
-  return { name: t.name, type, dims: t.shape, data };
-}
-
-function fromWire(t: WireTensor, label: string): NamedTensor {
-  const datatype = dataTypeOfOrt(t.type);
-  if (datatype === undefined) throw new ModelServeError('Internal', `${label}: output '${t.name}' has unsupported type ${t.type}`);
-  if (datatype === 'BYTES') {
-    return { name: t.name, datatype, shape: t.dims, data: (t.data as string[]).map((s) => utf8Encoder.encode(s)) };
-  }
-  const view = t.data as ArrayBufferView;
-  const size = (view as Uint8Array).BYTES_PER_ELEMENT;
-  const data = new numericArrayOf[datatype](view.buffer, view.byteOffset, view.byteLength / size);
-  return { name: t.name, datatype, shape: t.dims, data } as NamedTensor;
+function fromWire(t: WireTensor, name: string, label: string): NamedTensor {
+  const datatype = dataTypeOfOrt(TYPES[t.type] ?? '');
+  if (datatype === undefined) throw new ModelServeError('Internal', `${label}: output '${name}' has an unsupported type`);
+  if (datatype === 'BYTES') return { name, datatype, shape: [...t.dims], data: t.data as Uint8Array[] };
+  return { name, datatype, shape: [...t.dims], data: t.data } as NamedTensor;
 }

@@ -14,20 +14,11 @@ export interface InstanceOptions {
   onFailed?: ((reason: string) => void) | undefined;
 }
 
-/** How one run may treat its inputs. */
-export interface RunOptions {
-  /**
-   * The inputs' buffers belong to this run alone (whole arrays, nobody else holds them), so an
-   * instance may move them to another thread instead of copying. Default false.
-   */
-  movable?: boolean;
-}
-
 /** One loaded copy of a model that runs one request at a time. */
 export interface ModelInstance {
   readonly signature: ModelSignature;
   /** Runs the model; `outputs` names the outputs wanted (all when empty). Inputs are consumed. */
-  run(inputs: NamedTensor[], outputs: readonly string[], options?: RunOptions): Promise<NamedTensor[]>;
+  run(inputs: NamedTensor[], outputs: readonly string[]): Promise<NamedTensor[]>;
   /** Frees the instance; pending runs fail with `Unavailable`. */
   close(): Promise<void>;
 }

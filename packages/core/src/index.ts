@@ -1,6 +1,6 @@
 /**
  * @modelserve/core: transport-free model serving — the repository, the registry and lifecycle of
- * model versions, the onnxruntime backend in worker threads, scheduling and validation.
+ * model versions, the onnxruntime backend on a shared pool of worker threads, scheduling and validation.
  */
 
 // Serving
@@ -31,8 +31,9 @@ export type { OutputAgreement } from './compare-outputs.js';
 export type { ModelConfig, VersionPolicy } from './config.js';
 
 // Extension points: backends, schedulers, logging
-export type { Backend, InstanceOptions, ModelInstance, RunOptions } from './backend.js';
+export type { Backend, InstanceOptions, ModelInstance } from './backend.js';
 export { OnnxRuntimeBackend } from './backend-onnxruntime.js';
+export { InferencePool, type PoolOptions, type PoolStats } from './inference-pool.js';
 export type { InferenceJob, Scheduler } from './scheduler.js';
 export { DynamicBatcher } from './scheduler-dynamic-batcher.js';
 export type { DynamicBatcherOptions } from './scheduler-dynamic-batcher.js';

@@ -18,7 +18,7 @@ export async function warmUp(label: string, instances: readonly ModelInstance[],
       return { name: spec.name, datatype: spec.datatype, shape, data } as NamedTensor;
     });
   const started = performance.now();
-  const results = await Promise.allSettled(instances.map((instance) => instance.run(inputs(), [], { movable: true })));
+  const results = await Promise.allSettled(instances.map((instance) => instance.run(inputs(), [])));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed !== undefined) logger.warn({ label, reason: detailsOf(failed.reason) }, 'warm-up on zero inputs failed; serving without it');
   else logger.info({ label, instances: instances.length, ms: Math.round(performance.now() - started) }, 'warmed up');

@@ -9,11 +9,11 @@ import type { Logger } from './logger.js';
 import { ModelRegistry } from './registry.js';
 import type { NamedTensor } from './tensor.js';
 
-/** The real onnxruntime backend, keeping every instance it creates so a test can end their workers. */
+/** The real onnxruntime backend on two pool threads, keeping every instance it creates so a test can end their threads. */
 class RecordingBackend implements Backend {
   readonly name = 'onnxruntime';
   readonly instances: ModelInstance[] = [];
-  private readonly real = new OnnxRuntimeBackend();
+  readonly real = new OnnxRuntimeBackend({ threads: 2 });
 
   async createInstance(options: InstanceOptions): Promise<ModelInstance> {
     const instance = await this.real.createInstance(options);
@@ -22,8 +22,8 @@ class RecordingBackend implements Backend {
   }
 }
 
-/** Ends an onnxruntime instance's worker thread, as a crash would (between runs: see backend-onnxruntime.test.ts). */
-const killWorker = (instance: ModelInstance) => (instance as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+/** Ends the pool thread an instance lives on, as a crash would (between runs: see backend-onnxruntime.test.ts). */
+const killThread = (backend: RecordingBackend, instance: ModelInstance) => backend.real.pool.killThreadForTesting(backend.real.threadOf(instance));
 
 /** A logger that lets a test wait for a message. */
 function recordingLogger() {
@@ -43,7 +43,7 @@ function recordingLogger() {
 
 const input = (): NamedTensor[] => [{ name: 'input', datatype: 'FP32', shape: [1, 784], data: new Float32Array(784).fill(0.5) }];
 
-describe('a version whose workers die and cannot restart', () => {
+describe('a version whose pool threads die and cannot load it again', () => {
   it('serves on its other instances while one is left, then moves to FAILED with the reason, and loads again once the file is back', async () => {
     const model = mlp({ seed: 11 });
     const root = await mkdtemp(path.join(tmpdir(), 'registry-failure-'));
@@ -61,24 +61,25 @@ describe('a version whose workers die and cannot restart', () => {
       const [first, second] = backend.instances as [ModelInstance, ModelInstance];
       await expect(registry.infer({ model: 'm', inputs: input() })).resolves.toMatchObject({ version: 1 });
 
-      // The model file is removed, then one worker dies: its replacement cannot load the model.
+      // The model file is removed, then one instance's thread dies (the two are on different threads): its replacement cannot load the model.
       await rm(modelFile);
       const oneFailed = next('model instance failed; the others keep serving');
-      await killWorker(first);
+      await killThread(backend, first);
       expect(await oneFailed).toMatchObject({ model: 'm', version: 1, instancesLeft: 1 });
       // Still READY (no change event): every request goes to the instance left, none to the dead one.
+      expect(backend.real.threadOf(first)).not.toBe(backend.real.threadOf(second));
       expect(states).toEqual([]);
       expect(registry.isReady('m')).toBe(true);
       const answers = await Promise.allSettled(Array.from({ length: 8 }, () => registry.infer({ model: 'm', inputs: input() })));
       expect(answers.map((a) => a.status)).toEqual(Array(8).fill('fulfilled'));
 
-      // The last worker dies too: the version is FAILED with the reason, and readiness follows.
+      // The other thread dies too: the version is FAILED with the reason, and readiness follows.
       const failed = new Promise<void>((resolve) => registry.onChange(() => registry.status('m').versions[0]!.state === 'FAILED' && resolve()));
-      await killWorker(second);
+      await killThread(backend, second);
       await failed;
       expect(states).toEqual(['FAILED']);
       const [status] = registry.status('m').versions;
-      expect(status!.reason).toMatch(/^its last instance failed: worker exited with code 1 and could not restart: onnxruntime cannot load model 'm' version 1: .+/);
+      expect(status!.reason).toMatch(/^its last instance failed: pool thread \d exited with code 1 between runs and the session could not load again: onnxruntime cannot load model 'm' version 1: .+/);
       expect(registry.isReady('m')).toBe(false);
       await expect(registry.infer({ model: 'm', version: 1, inputs: input() })).rejects.toMatchObject({
         errorCode: 'Unavailable',
@@ -93,6 +94,6 @@ describe('a version whose workers die and cannot restart', () => {
     } finally {
       await registry.close();
     }
-    // Real workers load three times over: slow on a busy machine, and nothing here depends on how slow.
+    // Real sessions load three times over: slow on a busy machine, and nothing here depends on how slow.
   }, 60_000);
 });

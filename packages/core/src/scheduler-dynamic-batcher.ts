@@ -213,7 +213,7 @@ export class DynamicBatcher implements Scheduler {
     if (this.options.maxBatchSize === 0) samples = live.length;
     // concatInputs copies into fresh arrays, so the instance may move them to its thread.
     const inputs = concatInputs(live.map((r) => r.job.inputs));
-    instance.run(inputs, wantsAll ? [] : [...wanted], { movable: true }).then(
+    instance.run(inputs, wantsAll ? [] : [...wanted]).then(
       (result) => {
         stats?.ran(samples, this.sinceUs(now), live.length);
         this.queue.observeRun(this.clock.monotonic() - now);
