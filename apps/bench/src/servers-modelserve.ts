@@ -9,9 +9,12 @@ export function modelserveCliPath(): string {
   return new URL('./cli.js', import.meta.resolve('@modelserve/cli')).pathname;
 }
 
-/** Serves `repository` with the CLI on a free 127.0.0.1 port; `onLog` gets its warnings and errors. */
-export async function startModelserve(repository: string, onLog: (line: string) => void = () => undefined): Promise<RunningServer> {
-  const args = [modelserveCliPath(), 'serve', '--model-repository', repository, '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'];
+/**
+ * Serves `repository` with the CLI on a free 127.0.0.1 port; `onLog` gets its warnings and errors.
+ * `extraArgs` go to `modelserve serve` verbatim after the benchmark's own, so they may override them.
+ */
+export async function startModelserve(repository: string, onLog: (line: string) => void = () => undefined, extraArgs: readonly string[] = []): Promise<RunningServer> {
+  const args = [modelserveCliPath(), 'serve', '--model-repository', repository, '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...extraArgs];
   const guard = forkChild('./modelserve-guard.js', args);
   let exit = '';
   const lastLines: string[] = [];
