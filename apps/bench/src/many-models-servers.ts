@@ -110,7 +110,7 @@ export async function serveAndSettle(
   onStarted: (serving: ManyModelsServing) => void,
 ): Promise<ManyModelsServing> {
   const spawned = performance.now();
-  const server = await startModelserve(repository, (line) => progress.line(`modelserve: ${line}`), serverArgs);
+  const server = await startModelserve(repository, (line) => progress.line(`modelserve: ${line}`), { extraArgs: serverArgs, until: 'bound' });
   guard.watch(server);
   const report: ManyModelsServer = { models: names.length, readySeconds: undefined, ready: 0, failed: 0, allReady: false, rssBytes: undefined, threads: undefined };
   const serving = { server, admin: new AdminClient(server.address), report };

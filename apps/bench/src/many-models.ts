@@ -22,9 +22,9 @@ import type { ManyModelsLoad, ManyModelsResult, ManyModelsRound, ManyModelsWindo
 /** The most models the spread load covers. */
 export const SPREAD_MODELS = 100;
 
-/** Steps of the progress bar: two servers, then three windows a round. */
+/** Steps of the progress bar: two servers, the warm-up pass, then three windows a round. */
 export function countManySteps(options: Pick<BenchOptions, 'manyRounds'>): number {
-  return 2 + 3 * options.manyRounds;
+  return 3 + 3 * options.manyRounds;
 }
 
 /** What a request to tiny model `index` needs. */
@@ -60,35 +60,52 @@ interface ManyRun {
 
 const loadLabels: Record<ManyModelsLoad, string> = { alone: 'the first model alone', hot: 'the same model among the others', spread: 'equal traffic over many models' };
 
+/** Drives `load` closed-loop for `warmupMs`, then measures `durationMs`. */
+async function drive(run: ManyRun, load: ManyModelsLoad, warmupMs: number, durationMs: number): Promise<LoadOutcome> {
+  const { options } = run;
+  const outcome = await run.generator.run({
+    address: run.addresses[load],
+    method: 'unary',
+    payloads: run.payloads[load],
+    concurrency: options.manyConcurrency,
+    streams: 0,
+    rate: 0,
+    warmupMs,
+    durationMs,
+    deadlineMs: options.deadlineMs,
+    channels: options.channels,
+  });
+  run.guard.check();
+  return outcome;
+}
+
+/**
+ * Each load once for a window's length, not counted: the first windows on fresh servers and load
+ * workers ran up to 2× slower (V8 still compiling their hot paths), which skewed round 1's ratios.
+ */
+async function warmUp(run: ManyRun): Promise<void> {
+  run.progress.step('many-models: warm-up, each load once (not counted)', 3 * run.options.durationMs);
+  for (const load of roundOrder(1)) await drive(run, load, run.options.durationMs, 0);
+  run.progress.finish('done');
+}
+
 /** One round: each load once, in the round's order. */
 async function runRound(run: ManyRun, round: number): Promise<ManyModelsRound> {
   const { options, progress } = run;
   const windows: Partial<Record<ManyModelsLoad, ManyModelsWindow>> = {};
   for (const load of roundOrder(round)) {
     progress.step(`many-models: round ${round}/${options.manyRounds}, ${loadLabels[load]}`, options.warmupMs + options.durationMs);
-    const outcome = await run.generator.run({
-      address: run.addresses[load],
-      method: 'unary',
-      payloads: run.payloads[load],
-      concurrency: options.manyConcurrency,
-      streams: 0,
-      rate: 0,
-      warmupMs: options.warmupMs,
-      durationMs: options.durationMs,
-      deadlineMs: options.deadlineMs,
-      channels: options.channels,
-    });
-    run.guard.check();
+    const outcome = await drive(run, load, options.warmupMs, options.durationMs);
     windows[load] = windowOf(outcome);
     progress.finish(`${formatRate(outcome.requestsPerSecond)} req/s`);
   }
   return roundOf(round, windows as Record<ManyModelsLoad, ManyModelsWindow>);
 }
 
-/** Serves one repository, timing it until settled; `servings` collects it for the cleanup. */
-async function serve(options: BenchOptions, progress: Progress, guard: RssGuard, repository: string, names: readonly string[], servings: ManyModelsServing[]): Promise<ManyModelsServing> {
+/** Serves one repository, timing it until settled; `onStarted` gets it as soon as it listens (see serveAndSettle). */
+async function serve(options: BenchOptions, progress: Progress, guard: RssGuard, repository: string, names: readonly string[], onStarted: (serving: ManyModelsServing) => void): Promise<ManyModelsServing> {
   progress.step(`many-models: serving ${names.length.toLocaleString('en-US')} model${names.length === 1 ? '' : 's'} until every version is READY`, 1000 + names.length * 50);
-  const serving = await serveAndSettle(repository, names, options.manyServerArgs, guard, progress, (s) => servings.push(s));
+  const serving = await serveAndSettle(repository, names, options.manyServerArgs, guard, progress, onStarted);
   const { report } = serving;
   progress.finish(`${report.ready} READY, ${report.failed} FAILED in ${report.readySeconds?.toFixed(1)} s; RSS ${formatBytes(report.rssBytes)}, ${report.threads ?? 'n/a'} threads`);
   return serving;
@@ -98,10 +115,15 @@ async function serve(options: BenchOptions, progress: Progress, guard: RssGuard,
 async function measure(options: BenchOptions, progress: Progress, dir: string, guard: RssGuard, result: ManyModelsResult, servings: ManyModelsServing[]): Promise<void> {
   const oneNames = await writeManyModelRepository(join(dir, 'one'), 1, { config: result.config });
   const manyNames = await writeManyModelRepository(join(dir, 'many'), options.manyCount, { config: result.config });
-  const one = await serve(options, progress, guard, join(dir, 'one'), oneNames, servings);
-  result.one = one.report;
-  const many = await serve(options, progress, guard, join(dir, 'many'), manyNames, servings);
-  result.many = many.report;
+  // The reports go into `result` at once, so that a run stopped while loading shows how far it got.
+  const one = await serve(options, progress, guard, join(dir, 'one'), oneNames, (s) => {
+    servings.push(s);
+    result.one = s.report;
+  });
+  const many = await serve(options, progress, guard, join(dir, 'many'), manyNames, (s) => {
+    servings.push(s);
+    result.many = s.report;
+  });
   const generator = await LoadGenerator.start(options.workers);
   try {
     const run: ManyRun = {
@@ -112,6 +134,7 @@ async function measure(options: BenchOptions, progress: Progress, dir: string, g
       addresses: { alone: one.server.address, hot: many.server.address, spread: many.server.address },
       payloads: loadPayloads(result.spreadModels),
     };
+    await warmUp(run);
     for (let round = 1; round <= options.manyRounds; round++) result.rounds.push(await runRound(run, round));
   } finally {
     await generator.close();
