@@ -33,3 +33,6 @@ export function choices<T extends string>(allowed: readonly T[]) {
     return list as T[];
   };
 }
+
+/** Words separated by whitespace, e.g. arguments to pass to another program (no quoting). */
+export const words = (value: string): string[] => value.split(/\s+/).filter((word) => word !== '');

@@ -3,9 +3,11 @@
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { Command, Option } from 'commander';
-import { choices, integer, integers, positive, seconds } from './args.js';
+import { choices, integer, integers, positive, seconds, words } from './args.js';
 import { chooseDriver } from './driver.js';
 import { formatBytes } from './format.js';
+import { countManySteps, runManyModels } from './many-models.js';
+import { manyModelsLines } from './many-models-report.js';
 import { defaultOptions, OVERLOAD_RSS_GROWTH_MIB, quickPreset, type BenchOptions } from './options.js';
 import { overloadLines, overloadVerdicts, runOverload } from './overload.js';
 import { Progress } from './progress.js';
@@ -63,6 +65,12 @@ const program = new Command('modelserve-bench')
   .option('--overload-deadline-ms <ms>', 'overload mode: per-call deadline (default 500)', integer(1))
   .option('--overload-channels <n>', 'overload mode: connections per load worker (default 8)', integer(1))
   .option('--overload-rss-growth-mib <n>', `overload mode: the server's peak RSS may exceed its idle RSS by at most this (default ${OVERLOAD_RSS_GROWTH_MIB})`, integer(1))
+  .option('--many-models', 'many-models mode instead: --many-count tiny models on one server (and their first alone on another): time until every version is READY, RSS and threads then, marginal RSS per version, and in alternating rounds the first model alone, the same model hot among the idle others, and equal traffic over 100 of them (windows: --duration, default 3 s here; --warmup, default 0.5 s)')
+  .option('--many-count <n>', 'many-models mode: models in the repository (default 1000; today\'s server takes ~11 MiB per model, so try 50)', integer(2))
+  .option('--many-server-args <args>', 'many-models mode: arguments passed to `modelserve serve` verbatim, split on spaces, e.g. "--no-exit-on-error" (default none)', words)
+  .option('--many-rss-limit-mb <n>', 'many-models mode: stop the servers and report when their RSS together passes this (default 6000)', integer(1))
+  .option('--many-rounds <n>', 'many-models mode: rounds of the three traffic windows, their order rotating (default 3)', integer(1))
+  .option('--many-concurrency <n>', 'many-models mode: requests in flight in each traffic window (default 64)', integer(1))
   .addOption(new Option('--no-files', 'do not write the JSON and SVG files'))
   .showHelpAfterError();
 
@@ -85,8 +93,8 @@ function options(): BenchOptions & { files: boolean } {
     (explicit as Record<string, unknown>)[renamed[name] ?? name] = value;
   }
   const quick = flags['quick'] === true;
-  const modes = [flags['rss'], flags['sdk'], flags['soak'], flags['overload']].filter((f) => f === true).length;
-  if (modes > 1) program.error('error: --rss, --sdk, --soak and --overload are separate modes; choose one');
+  const modes = [flags['rss'], flags['sdk'], flags['soak'], flags['overload'], flags['manyModels']].filter((f) => f === true).length;
+  if (modes > 1) program.error('error: --rss, --sdk, --soak, --overload and --many-models are separate modes; choose one');
   if (modes === 0) {
     try {
       chooseDriver({ driver: explicit.driver ?? 'auto', rates: explicit.rates ?? [] });
@@ -97,7 +105,9 @@ function options(): BenchOptions & { files: boolean } {
   // SDK mode compares two warm clients in many short paired windows: noise on a shared machine
   // moves slowly, so pairs 2.5 s apart see the same machine (see sdk.ts).
   const sdkPreset: Partial<BenchOptions> = flags['sdk'] === true ? { durationMs: 1000, warmupMs: 250 } : {};
-  return { ...defaultOptions(), ...sdkPreset, ...(quick ? quickPreset : {}), ...explicit, quick, files: flags['files'] !== false };
+  // Many-models mode alternates three short windows per round, for the same reason.
+  const manyPreset: Partial<BenchOptions> = flags['manyModels'] === true ? { durationMs: 3000, warmupMs: 500 } : {};
+  return { ...defaultOptions(), ...sdkPreset, ...manyPreset, ...(quick ? quickPreset : {}), ...explicit, quick, files: flags['files'] !== false };
 }
 
 function version(pkg: string): string {
@@ -134,7 +144,7 @@ async function main(): Promise<void> {
       progress.close();
     }
   };
-  const modeResults = (mode: Pick<BenchResults, 'rss' | 'soak' | 'overload' | 'sdk'>): BenchResults => ({
+  const modeResults = (mode: Pick<BenchResults, 'rss' | 'soak' | 'overload' | 'sdk' | 'manyModels'>): BenchResults => ({
     startedAt: new Date(started).toISOString(),
     durationSeconds: 0,
     machine: info,
@@ -152,9 +162,11 @@ async function main(): Promise<void> {
         ? await withProgress(2, async (p) => modeResults({ overload: await runOverload(opts, p) }))
         : opts.sdk
           ? await withProgress(countSdkSteps(opts), async (p) => modeResults({ sdk: await runSdk(opts, p) }))
-          : await withProgress(countSteps(opts), (p) => runBench(opts, p, info));
+          : opts.manyModels
+            ? await withProgress(countManySteps(opts), async (p) => modeResults({ manyModels: await runManyModels(opts, p) }))
+            : await withProgress(countSteps(opts), (p) => runBench(opts, p, info));
   results.durationSeconds = (Date.now() - started) / 1000;
-  const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : results.overload !== undefined ? overloadVerdicts(results.overload) : opts.soak ? [] : evaluateTargets(results);
+  const targets = opts.rss ? [rssTarget(results)] : results.sdk !== undefined ? sdkTargets(results.sdk) : results.overload !== undefined ? overloadVerdicts(results.overload) : opts.soak || opts.manyModels ? [] : evaluateTargets(results);
   const title =
     results.sdk !== undefined
       ? 'Targets (SDK balancing: under 5% of throughput)'
@@ -166,9 +178,11 @@ async function main(): Promise<void> {
   const lines =
     results.soak !== undefined
       ? [...soakLines(results.soak), '']
-      : results.overload !== undefined
-        ? [...overloadLines(results.overload), '', ...targetLines(targets, title), '']
-        : [...reportLines(results), ...targetLines(targets, title), ''];
+      : results.manyModels !== undefined
+        ? [...manyModelsLines(results.manyModels), '']
+        : results.overload !== undefined
+          ? [...overloadLines(results.overload), '', ...targetLines(targets, title), '']
+          : [...reportLines(results), ...targetLines(targets, title), ''];
   lines.push(`Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (opts.files) {
     for (const file of await writeReportFiles(results, targets, opts.outDir)) lines.push(`Wrote ${file}`);

@@ -68,6 +68,17 @@ export interface BenchOptions {
   sdk: boolean;
   sdkConcurrency: number;
   sdkRounds: number;
+  /** `--many-models`: many tiny models on one server (many-models.ts). */
+  manyModels: boolean;
+  /** Models in the many-model repository. */
+  manyCount: number;
+  /** Passed to `modelserve serve` verbatim. */
+  manyServerArgs: string[];
+  /** The servers' RSS together past which they are stopped, MB. */
+  manyRssLimitMb: number;
+  /** Rounds of the three traffic windows, and requests in flight in each window. */
+  manyRounds: number;
+  manyConcurrency: number;
   quick: boolean;
 }
 
@@ -124,6 +135,12 @@ export function defaultOptions(): BenchOptions {
     sdk: false,
     sdkConcurrency: 32,
     sdkRounds: 20,
+    manyModels: false,
+    manyCount: 1000,
+    manyServerArgs: [],
+    manyRssLimitMb: 6000,
+    manyRounds: 3,
+    manyConcurrency: 64,
     quick: false,
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { overloadInFlightCap, overloadLines, overloadVerdicts, procStatusBytes } from './overload.js';
+import { overloadInFlightCap, overloadLines, overloadVerdicts } from './overload.js';
+import { procStatusBytes, procStatusThreads } from './proc-status.js';
 import type { LatencySummary } from './histogram.js';
 import type { OverloadResult } from './types-stress.js';
 
@@ -80,11 +81,13 @@ describe('overload verdicts', () => {
 });
 
 describe('overload measurement', () => {
-  it('reads VmRSS and VmHWM from /proc/<pid>/status in bytes', () => {
+  it('reads VmRSS and VmHWM from /proc/<pid>/status in bytes, and the thread count', () => {
     const status = 'Name:\tnode\nVmHWM:\t  412345 kB\nVmRSS:\t  398000 kB\nThreads:\t12\n';
     expect(procStatusBytes(status, 'VmRSS')).toBe(398_000 * 1024);
     expect(procStatusBytes(status, 'VmHWM')).toBe(412_345 * 1024);
     expect(procStatusBytes(undefined, 'VmRSS')).toBeUndefined();
+    expect(procStatusThreads(status)).toBe(12);
+    expect(procStatusThreads(undefined)).toBeUndefined();
   });
 
   it('caps the open loop far above what the server keeps in flight', () => {

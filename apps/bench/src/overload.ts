@@ -10,7 +10,6 @@
  * server keeps answering, excess calls get RESOURCE_EXHAUSTED quickly, accepted calls meet their
  * deadline or get DEADLINE_EXCEEDED, RSS stays under the bound, health checks keep answering.
  */
-import { readFileSync } from 'node:fs';
 import { HealthProbe } from './admin.js';
 import { alignColumns, formatBytes, formatLatency, formatRate } from './format.js';
 import { newHistogram, NO_LATENCY, summarize } from './histogram.js';
@@ -19,6 +18,7 @@ import { readRequestCounts } from './observe.js';
 import type { BenchOptions } from './options.js';
 import { mlp } from '@modelserve/model-zoo';
 import { encodedPayloads, type BenchModel } from './payloads.js';
+import { procStatus, procStatusBytes } from './proc-status.js';
 import type { Progress } from './progress.js';
 import { temporaryDirectory } from './repository.js';
 import { startServing } from './rss.js';
@@ -46,22 +46,6 @@ export const overloadModel: BenchModel = {
   outputSize: 10,
   generated: () => mlp({ seed: 7, hidden: 32768 }),
 };
-
-/** A field of /proc/<pid>/status in bytes (the kernel writes kB); undefined when absent. */
-export function procStatusBytes(text: string | undefined, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  const match = text === undefined ? null : new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
-  return match === null ? undefined : Number(match[1]) * 1024;
-}
-
-/** /proc/<pid>/status, or undefined when the process is gone (or this is not Linux). */
-function procStatus(pid: number | undefined): string | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    return readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The open loop's in-flight cap: twice the calls the offered rate keeps in flight when each runs to

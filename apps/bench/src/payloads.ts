@@ -43,13 +43,16 @@ export const benchModels: Readonly<Record<ModelKey, BenchModel>> = {
   },
 };
 
+/** What a request needs to know of the model it is for (the many-model mode's tiny models have no `BenchModel`). */
+export type RequestTarget = Pick<BenchModel, 'name' | 'inputName' | 'sampleDims'>;
+
 /** Values per sample of a model's input. */
-export function sampleSize(model: BenchModel): number {
+export function sampleSize(model: Pick<BenchModel, 'sampleDims'>): number {
   return model.sampleDims.reduce((a, b) => a * b, 1);
 }
 
 /** `batch` samples of deterministic inputs in [0, 1), the same for every configuration. */
-export function inputValues(model: BenchModel, batch: number, seed: number): Float32Array {
+export function inputValues(model: Pick<BenchModel, 'sampleDims'>, batch: number, seed: number): Float32Array {
   const random = mulberry32(seed);
   const values = new Float32Array(sampleSize(model) * batch);
   for (let i = 0; i < values.length; i++) values[i] = random();
@@ -57,7 +60,7 @@ export function inputValues(model: BenchModel, batch: number, seed: number): Flo
 }
 
 /** A `PredictRequest` of one sample with raw contents (the fast path). */
-export function predictRequest(model: BenchModel, seed: number): PredictRequest {
+export function predictRequest(model: RequestTarget, seed: number): PredictRequest {
   const values = inputValues(model, 1, seed);
   return {
     model_name: model.name,
@@ -75,8 +78,16 @@ export function predictRequest(model: BenchModel, seed: number): PredictRequest 
 /** Distinct requests the load workers cycle through. */
 export const PAYLOAD_POOL = 8;
 
-/** The pool of requests, encoded once as protobuf (base64) so the load workers never serialize. */
-export function encodedPayloads(model: BenchModel): string[] {
-  const method = loadPackageDefinition()['modelserve.v1.Predictor'] as unknown as Record<'Predict', { requestSerialize: (value: PredictRequest) => Buffer }>;
-  return Array.from({ length: PAYLOAD_POOL }, (_, i) => method.Predict.requestSerialize(predictRequest(model, 1000 + i)).toString('base64'));
+type PredictSerializer = (value: PredictRequest) => Buffer;
+let serializer: PredictSerializer | undefined;
+
+/** One request of one sample for `model`, encoded once as protobuf (base64) so the load workers never serialize. */
+export function encodedRequest(model: RequestTarget, seed: number): string {
+  serializer ??= (loadPackageDefinition()['modelserve.v1.Predictor'] as unknown as Record<'Predict', { requestSerialize: PredictSerializer }>).Predict.requestSerialize;
+  return serializer(predictRequest(model, seed)).toString('base64');
+}
+
+/** The pool of requests for `model`, encoded once. */
+export function encodedPayloads(model: RequestTarget): string[] {
+  return Array.from({ length: PAYLOAD_POOL }, (_, i) => encodedRequest(model, 1000 + i));
 }

@@ -9,9 +9,21 @@ export function modelserveCliPath(): string {
   return new URL('./cli.js', import.meta.resolve('@modelserve/cli')).pathname;
 }
 
+/** How `startModelserve` starts the CLI. */
+export interface StartOptions {
+  /** Go to `modelserve serve` verbatim after the benchmark's own arguments, so they may override them. Default none. */
+  extraArgs?: readonly string[];
+  /**
+   * Resolve once every model loaded (`listening`, the default), or as soon as the port is bound
+   * while they load (`bound`), to watch the loading through the admin API.
+   */
+  until?: 'listening' | 'bound';
+}
+
 /** Serves `repository` with the CLI on a free 127.0.0.1 port; `onLog` gets its warnings and errors. */
-export async function startModelserve(repository: string, onLog: (line: string) => void = () => undefined): Promise<RunningServer> {
-  const args = [modelserveCliPath(), 'serve', '--model-repository', repository, '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'];
+export async function startModelserve(repository: string, onLog: (line: string) => void = () => undefined, options: StartOptions = {}): Promise<RunningServer> {
+  const args = [modelserveCliPath(), 'serve', '--model-repository', repository, '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...(options.extraArgs ?? [])];
+  const accepted: ReadonlyArray<GuardMessage['type']> = options.until === 'bound' ? ['bound', 'listening'] : ['listening'];
   const guard = forkChild('./modelserve-guard.js', args);
   let exit = '';
   const lastLines: string[] = [];
@@ -30,7 +42,7 @@ export async function startModelserve(repository: string, onLog: (line: string) 
   try {
     const { address, pid } = await waitForMessage(guard, (message) => {
       const m = message as GuardMessage;
-      if (m.type === 'listening') return m;
+      if ((m.type === 'listening' || m.type === 'bound') && accepted.includes(m.type)) return m;
       if (m.type === 'exited') throw new Error(`modelserve exited (${m.signal ?? `code ${m.code}`}) before listening`);
       return undefined;
     });

@@ -1,8 +1,9 @@
 /**
  * The data that moves between the benchmark's processes and into its reports: the sweep's here,
- * `--sdk`'s in types-sdk.ts, `--rss`, `--soak` and `--overload`'s in types-stress.ts.
+ * `--sdk`'s in types-sdk.ts, `--rss`, `--soak` and `--overload`'s in types-stress.ts, `--many-models`' in types-many.ts.
  */
 import type { LatencySummary } from './histogram.js';
+import type { ManyModelsResult } from './types-many.js';
 import type { SdkResult } from './types-sdk.js';
 import type { OverloadResult, RssResult, SoakResult } from './types-stress.js';
 
@@ -166,4 +167,5 @@ export interface BenchResults {
   sdk?: SdkResult;
   soak?: SoakResult;
   overload?: OverloadResult;
+  manyModels?: ManyModelsResult;
 }

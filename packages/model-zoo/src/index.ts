@@ -20,3 +20,5 @@ export { multiIo, MULTI_IO_DEFAULT_BIAS, type MultiIoOptions } from './multi-io.
 export { datatypes, DATATYPES_MODEL_TYPES } from './datatypes.js';
 /** The committed demo repository: writer, contents and reference evaluators. */
 export { writeDemoRepository, demoModels, demoMlp, demoCnn, demoTinyMlp, type DemoModel, type DemoModelName } from './demo-repository.js';
+/** Many small FP32 models of varied operators, one per index, and a repository writer for a thousand of them. */
+export { tinyModel, tinyModelName, writeManyModelRepository, TINY_KINDS, DEFAULT_TINY_CONFIG, type TinyKind, type TinyModel, type ManyModelRepositoryOptions } from './tiny-zoo.js';
