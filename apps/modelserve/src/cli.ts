@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { infer } from './commands/infer.js';
 import { models } from './commands/models.js';
@@ -46,7 +47,12 @@ program
   .addOption(integerOption('--max-concurrent-streams <n>', 'concurrent calls per client connection', 1, 100_000, 256))
   .addOption(integerOption('--max-connection-age-ms <ms>', 'close connections (gracefully) after this long so clients rebalance; 0: never', 0, 2 ** 31 - 1, 300_000, '5 min'))
   .addOption(integerOption('--max-bytes-element <bytes>', 'longest BYTES tensor element a request may carry', 1, 2 ** 31 - 1, 16 * 1024 * 1024, '16 MiB'))
-  .addOption(integerOption('--max-loaded-models <n>', 'most models loaded at once; 0: no limit', 0, 1_000_000, 0))
+  .addOption(new Option('--model-control-mode <mode>', 'which models load: none (all at start), explicit (--load-model and LoadModel), on-demand (on first request; least recently used idle ones unload past a limit)').choices(['none', 'explicit', 'on-demand']).default('none'))
+  .option('--load-model <name>', 'with --model-control-mode explicit or on-demand: load this model at start (repeatable)', collect, [])
+  .addOption(integerOption('--max-loaded-models <n>', 'most models loaded at once (on-demand: unload the least recently used idle one past it); 0: no limit', 0, 1_000_000, 0))
+  .addOption(integerOption('--memory-budget-mb <MiB>', 'memory loaded models may take, estimated from their files (on-demand: unload the least recently used idle ones past it); 0: no limit', 0, 16 * 1024 * 1024, 0))
+  .addOption(integerOption('--load-concurrency <n>', 'most model versions loading at once', 1, 4096, availableParallelism(), 'one per core'))
+  .addOption(integerOption('--inference-threads <n>', 'threads of the shared inference pool that runs every model', 1, 1024, availableParallelism(), 'one per core'))
   .addOption(integerOption('--drain-grace-ms <ms>', 'on SIGTERM, how long accepted calls may take to finish before the process exits anyway', 0, 600_000, 10_000, '10 s'))
   .option('--tls-cert <file>', 'serve TLS with this PEM certificate chain (with --tls-key)')
   .option('--tls-key <file>', 'PEM private key of --tls-cert')

@@ -27,4 +27,6 @@ export interface ModelInstance {
 export interface Backend {
   readonly name: string;
   createInstance(options: InstanceOptions): Promise<ModelInstance>;
+  /** Frees what the backend holds beyond its instances (the onnxruntime backend's pool threads). */
+  close?(): Promise<void>;
 }

@@ -4,8 +4,8 @@
  */
 
 // Serving
-export { ModelRegistry } from './registry.js';
-export type { RegistryOptions, RepositoryReport } from './registry.js';
+export { estimateVersionBytes, ModelRegistry, modelControlModes } from './registry.js';
+export type { ModelControlMode, RegistryOptions, RepositoryReport } from './registry.js';
 export type { InferenceRequest, InferenceResponse } from './inference.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';

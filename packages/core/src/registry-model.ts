@@ -21,6 +21,8 @@ export class RegisteredModel {
   /** Set when config.yaml is invalid: every version is FAILED with it. */
   configError: string | undefined;
   readonly versions = new Map<number, ModelVersion>();
+  /** The registry's clock at the model's last request or load (least recently used goes first). */
+  lastUsed = 0;
   /** Routing of requests that name no version; config.yaml's routing until changed at run time. */
   readonly router = new ModelRouter();
   /** config.yaml's routing as last applied, so a reload resets the routing only when the file changed it. */
@@ -106,6 +108,18 @@ export class RegisteredModel {
   holdsPlace(): boolean {
     for (const v of this.versions.values()) if (v.state === 'READY' || v.state === 'LOADING' || v.state === 'UNLOADING') return true;
     return false;
+  }
+
+  /** Whether no version is loading or unloading. */
+  settled(): boolean {
+    for (const v of this.versions.values()) if (v.state === 'LOADING' || v.state === 'UNLOADING') return false;
+    return true;
+  }
+
+  /** Whether no request of the model is queued or running. */
+  idle(): boolean {
+    for (const v of this.versions.values()) if ((v.scheduler?.inflight ?? 0) > 0) return false;
+    return true;
   }
 
   /** The version numbered `version`; `NotFound` for one it does not have. */

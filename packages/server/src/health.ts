@@ -73,6 +73,6 @@ export class ServerHealth {
     // While loading, models are not listed yet: once loaded they are, in name order (as List
     // answers them), not in the order their loads happened to finish.
     if (this.loading) return;
-    this.health.setStatus(model, this.serving && this.registry.isReady(model) ? 'SERVING' : 'NOT_SERVING');
+    this.health.setStatus(model, this.serving && this.registry.isServable(model) ? 'SERVING' : 'NOT_SERVING');
   }
 }

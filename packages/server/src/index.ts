@@ -8,6 +8,7 @@ export type { Access, IngressMethod, ServiceDeclaration, ServiceRegistrar } from
 export { tokenProblem } from './auth.js';
 export type { AuthOptions } from './auth.js';
 export type { RunningServer, ServerOptions } from './server.js';
+export type { ModelControlMode } from '@modelserve/core';
 export { callStatusOf } from './status.js';
 export type { CallStatus } from './status.js';
 export { predictorService } from './predictor-service.js';

@@ -1,6 +1,6 @@
 import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { ModelRegistry, silentLogger, type Backend, type Logger, type RepositoryReport } from '@modelserve/core';
+import { ModelRegistry, silentLogger, type Backend, type Logger, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -37,15 +37,28 @@ export interface ServerOptions {
   maxConnectionAgeMs?: number;
   /** Longest BYTES element a request may carry; longer is INVALID_ARGUMENT. Default 16 MiB. */
   maxBytesElement?: number;
-  /** Most models loaded at once; loading one more is RESOURCE_EXHAUSTED. Default: no limit. */
+  /**
+   * Most models loaded at once; loading one more is RESOURCE_EXHAUSTED, except with
+   * `modelControlMode` on-demand, which unloads the least recently used idle model. Default: no limit.
+   */
   maxLoadedModels?: number;
+  /** Memory loaded models may take, in MiB, as estimated from their files; the same limit as `maxLoadedModels` otherwise. Default: no limit. */
+  memoryBudgetMb?: number;
+  /** Which models load and when: `none` (all at start), `explicit`, `on-demand`. Default `none`. */
+  modelControlMode?: ModelControlMode;
+  /** With `explicit` or `on-demand`: models loaded at start. */
+  loadModels?: readonly string[];
+  /** Most model versions loading at once. Default: one per core. */
+  loadConcurrency?: number;
+  /** Threads of the shared inference pool that runs every model. Default: one per core. */
+  inferenceThreads?: number;
   /** How long accepted calls may take to finish when the server drains. Default 10000 ms. */
   drainGraceMs?: number;
   /** Requests in flight per PredictStream or ModelStreamInfer before reading pauses. Default 256. */
   maxInflightPerStream?: number;
   /** Structured logger (pino fits). Default: silent. */
   logger?: Logger;
-  /** The inference backend. Default: onnxruntime in worker threads. */
+  /** The inference backend. Default: onnxruntime on the shared inference pool. */
   backend?: Backend;
   /** TLS: PEM certificate chain and key; with `clientCa`, clients must present a certificate it signed (mTLS). Default: plaintext. */
   tls?: { cert: Buffer | string; key: Buffer | string; clientCa?: Buffer | string | undefined } | undefined;
@@ -156,6 +169,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     ...(options.maxBytesElement !== undefined ? { maxBytesElement: options.maxBytesElement } : {}),
     ...(options.maxLoadedModels !== undefined ? { maxLoadedModels: options.maxLoadedModels } : {}),
+    ...(options.memoryBudgetMb !== undefined ? { memoryBudgetBytes: options.memoryBudgetMb * 1024 * 1024 } : {}),
+    ...(options.modelControlMode !== undefined ? { controlMode: options.modelControlMode } : {}),
+    ...(options.loadModels !== undefined ? { loadModels: options.loadModels } : {}),
+    ...(options.loadConcurrency !== undefined ? { loadConcurrency: options.loadConcurrency } : {}),
+    ...(options.inferenceThreads !== undefined ? { inferenceThreads: options.inferenceThreads } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
   });
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { setLogger } from '@grpc/grpc-js';
-import { BindError, startServer, type RunningServer } from '@modelserve/server';
+import { BindError, startServer, type ModelControlMode, type RunningServer } from '@modelserve/server';
 import { pino } from 'pino';
 import { portInUseMessage } from '../port-owner.js';
 
@@ -23,6 +23,11 @@ export interface ServeOptions {
   drainGraceMs: number;
   maxBytesElement: number;
   maxLoadedModels: number;
+  memoryBudgetMb: number;
+  modelControlMode: ModelControlMode;
+  loadModel: string[];
+  loadConcurrency: number;
+  inferenceThreads: number;
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
@@ -89,6 +94,9 @@ export async function serve(options: ServeOptions): Promise<void> {
       .catch((error: unknown) => logger.error({ err: error, why }, 'reload failed'));
   };
   process.on('SIGHUP', () => reload('SIGHUP'));
+  if (options.loadModel.length > 0 && options.modelControlMode === 'none') {
+    throw new Error(`--load-model needs --model-control-mode explicit or on-demand (with none every model loads at start), got --model-control-mode none`);
+  }
   let server: RunningServer;
   try {
     server = await startServer({
@@ -102,6 +110,11 @@ export async function serve(options: ServeOptions): Promise<void> {
       drainGraceMs: options.drainGraceMs,
       maxBytesElement: options.maxBytesElement,
       ...(options.maxLoadedModels > 0 ? { maxLoadedModels: options.maxLoadedModels } : {}),
+      ...(options.memoryBudgetMb > 0 ? { memoryBudgetMb: options.memoryBudgetMb } : {}),
+      modelControlMode: options.modelControlMode,
+      loadModels: options.loadModel,
+      loadConcurrency: options.loadConcurrency,
+      inferenceThreads: options.inferenceThreads,
       tls: await tlsFiles(options),
       // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
       ...(options.directCalls ? {} : { directCalls: false }),
