@@ -46,7 +46,7 @@ export const STATUS_ERROR = 1; // payload: the error message, UTF-8
 export const STATUS_BY_MESSAGE = 2; // the outputs did not fit: they come by postMessage
 
 /** The first area of a session; larger ones are made when a request needs them. */
-export const FIRST_AREA_BYTES = 64 * 1024;
+export const FIRST_AREA_BYTES = 4 * 1024;
 
 /** onnxruntime type names by wire code, and the arrays their data lives in. */
 export const TYPES = /** @type {const} */ (['float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64', 'uint32', 'uint64']);
