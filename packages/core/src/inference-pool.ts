@@ -261,7 +261,8 @@ export class PoolThread {
       const slot = this.results[this.respTail % RING]!;
       this.respTail++;
       this.inflight--;
-      this.sessions.get(slot)?.answered();
+      if (slot < 0) this.sessions.get(~slot)?.notHosted(this.index);
+      else this.sessions.get(slot)?.answered();
     }
     this.arm();
   }
@@ -377,6 +378,11 @@ export class PoolSession {
     const status = statusOf(this.area);
     if (status === STATUS_OK) current.resolve(decode(this.area, true).tensors);
     else current.reject(new RunFailed(status === STATUS_ERROR ? readError(this.area) : `unexpected run status ${status}`));
+  }
+
+  /** The thread did not hold the session when it took the run (never expected: runs wait while a session reloads). */
+  notHosted(thread: number): void {
+    this.take()?.reject(new ModelServeError('Internal', `${this.label}: pool thread ${thread} does not hold the session; the run did not happen`));
   }
 
   answeredByMessage(tensors: WireTensor[]): void {

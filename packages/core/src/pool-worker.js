@@ -74,8 +74,9 @@ function pump() {
 function start(slot) {
   const hosted = sessions.get(slot);
   if (hosted === undefined) {
-    // Unloaded while its request was queued: the event loop has already failed the run.
-    finish(slot);
+    // Not hosted here (unloaded while its request was queued, or not loaded yet on a new thread):
+    // its area is not this thread's to answer in, so the ring entry itself says so (~slot < 0).
+    finish(~slot);
     return;
   }
   running = true;
@@ -154,7 +155,7 @@ function ran(slot) {
   pump();
 }
 
-/** Tells the event loop `slot`'s run is over (its area holds the answer). @param {number} slot */
+/** Tells the event loop `slot`'s run is over (its area holds the answer; ~slot: the session is not hosted here). @param {number} slot */
 function finish(slot) {
   results[head % RING] = slot;
   Atomics.store(ctl, RESP_HEAD, ++head);
