@@ -3,6 +3,7 @@
  * (inference-pool.ts). This file runs on the event loop and never imports onnxruntime itself.
  */
 import type { Backend, InstanceOptions, ModelInstance } from './backend.js';
+import { InlineSession } from './backend-onnxruntime-inline.js';
 import { dataTypeOfOrt, ortTypeOf } from './backend-onnxruntime-types.js';
 import { ModelServeError } from './errors.js';
 import { InferencePool, RunFailed, type PoolOptions, type PoolSession, type PoolStats } from './inference-pool.js';
@@ -16,23 +17,47 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** onnxruntime errors that mean the request did not fit the model. */
 const inputErrorPattern = /invalid rank|invalid dimensions|unexpected input data type|input .* is missing|invalid feed input name|broadcast/i;
 
+/** Options of the onnxruntime backend. */
+export interface OnnxRuntimeOptions extends PoolOptions {
+  /**
+   * A request that is the only one in flight (`alone()`) for a session whose fastest run on its
+   * pool thread took at most this many µs runs on a copy of the session opened on the event
+   * loop's thread (see backend-onnxruntime-inline.ts). 0: never. Default 0; the registry's own
+   * backend turns it on.
+   */
+  inlineMaxUs?: number;
+  /** Whether the request about to run is the only one in flight. Default: never. */
+  alone?: () => boolean;
+}
+
 /** The backend that runs ONNX models with onnxruntime-node on the shared inference pool. */
 export class OnnxRuntimeBackend implements Backend {
   readonly name = 'onnxruntime';
   readonly pool: InferencePool;
+  /** Runs made inline on the event loop, in all. */
+  inlineRuns = 0;
+  private readonly inlineMaxUs: number;
+  private readonly alone: () => boolean;
 
-  constructor(options: PoolOptions = {}) {
+  constructor(options: OnnxRuntimeOptions = {}) {
     this.pool = new InferencePool(options);
+    this.inlineMaxUs = options.inlineMaxUs ?? 0;
+    this.alone = options.alone ?? (() => false);
   }
 
   async createInstance(options: InstanceOptions): Promise<ModelInstance> {
     const session = await this.pool.open({ label: options.label, modelFile: options.modelFile, intraOpThreads: options.intraOpThreads, onFailed: options.onFailed });
     try {
-      return new OnnxRuntimeInstance(session);
+      return new OnnxRuntimeInstance(session, this);
     } catch (error) {
       await session.close();
       throw error;
     }
+  }
+
+  /** Whether a run this short may go inline now: inline is on and no other request is in flight. */
+  mayRunInline(micros: number): boolean {
+    return micros <= this.inlineMaxUs && this.pool.inflight === 0 && this.alone();
   }
 
   /** The pool thread an instance of this backend lives on (tests end it to play a crash). */
@@ -56,8 +81,15 @@ class OnnxRuntimeInstance implements ModelInstance {
   readonly thread: number;
   private readonly inputIndex: Map<string, number>;
   private readonly outputIndex: Map<string, number>;
+  /** The session's copy on the event loop's thread, once a run fit inline (opened then, in the background). */
+  private inline: InlineSession | undefined;
+  private inlineOpening: Promise<void> | undefined;
+  private closed = false;
 
-  constructor(private readonly session: PoolSession) {
+  constructor(
+    private readonly session: PoolSession,
+    private readonly backend: OnnxRuntimeBackend,
+  ) {
     this.thread = session.thread.index;
     const { inputs, outputs } = session.signatureSpecs;
     this.signature = { inputs: toSpecs(inputs, session.label, 'input'), outputs: toSpecs(outputs, session.label, 'output') };
@@ -69,7 +101,7 @@ class OnnxRuntimeInstance implements ModelInstance {
     return this.session.label;
   }
 
-  /** Inputs are copied once, into the session's shared area: the caller's arrays stay its own. */
+  /** Inputs are copied once, into the session's shared area (or read in place inline): the caller's arrays stay its own. */
   run(inputs: NamedTensor[], outputs: readonly string[]): Promise<NamedTensor[]> {
     let wire: WireTensor[];
     let wanted: number[];
@@ -78,6 +110,10 @@ class OnnxRuntimeInstance implements ModelInstance {
       wanted = outputs.map((name) => this.indexOf(this.outputIndex, name, 'output'));
     } catch (error) {
       return Promise.reject(error as Error);
+    }
+    if (this.backend.mayRunInline(this.session.fastestMicros)) {
+      if (this.inline !== undefined) return this.runInline(inputs, outputs);
+      this.openInline();
     }
     return this.session.run(wire, wanted).then(
       (tensors) => tensors.map((t) => fromWire(t, this.signature.outputs[t.index]!.name, this.label)),
@@ -89,8 +125,34 @@ class OnnxRuntimeInstance implements ModelInstance {
     );
   }
 
-  close(): Promise<void> {
-    return this.session.close();
+  private runInline(inputs: NamedTensor[], outputs: readonly string[]): Promise<NamedTensor[]> {
+    this.backend.inlineRuns++;
+    return this.inline!.run(inputs, outputs).catch((error: unknown) => {
+      if (error instanceof ModelServeError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      const code = inputErrorPattern.test(message) ? 'InvalidArgument' : 'Internal';
+      throw new ModelServeError(code, `${this.label}: onnxruntime: ${message}`);
+    });
+  }
+
+  /** Opens the inline copy in the background; runs go to the pool meanwhile, and for good if it cannot open. */
+  private openInline(): void {
+    if (this.inlineOpening !== undefined) return;
+    this.inlineOpening = InlineSession.open(this.session.spec.modelFile).then(
+      (inline) => {
+        if (this.closed) void inline.release();
+        else this.inline = inline;
+      },
+      () => undefined,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.inlineOpening;
+    const inline = this.inline;
+    this.inline = undefined;
+    await Promise.all([this.session.close(), inline?.release()]);
   }
 
   private indexOf(index: Map<string, number>, name: string, kind: string): number {

@@ -220,3 +220,13 @@ export function setStatus(area, status) {
 export function statusOf(area) {
   return new Int32Array(area, 4, 1)[0] ?? STATUS_ERROR;
 }
+
+/** How long the run took on the thread, in nanoseconds (header word 2). @param {SharedArrayBuffer} area @param {number} nanos */
+export function setRunNanos(area, nanos) {
+  new Int32Array(area, 8, 1)[0] = Math.min(nanos, 2 ** 31 - 1);
+}
+
+/** @param {SharedArrayBuffer} area */
+export function runNanosOf(area) {
+  return new Int32Array(area, 8, 1)[0] ?? 0;
+}

@@ -23,6 +23,7 @@ import {
   RESP_HEAD,
   RING,
   RUNNING,
+  setRunNanos,
   setStatus,
   SIGNAL,
   STATUS_BY_MESSAGE,
@@ -91,8 +92,12 @@ function start(slot) {
       feeds[/** @type {string} */ (hosted.inputNames[t.index])] = new ort.Tensor(/** @type {ort.Tensor.Type} */ (TYPES[t.type]), /** @type {ort.Tensor.DataType} */ (data), [...t.dims]);
     }
     const wanted = outputs.length > 0 ? outputs : hosted.outputNames.map((_, i) => i);
+    const started = performance.now();
     hosted.session.run(feeds, wanted.map((i) => /** @type {string} */ (hosted.outputNames[i])), { logSeverityLevel: 4 }).then(
-      (values) => answered(slot, hosted, wanted, values),
+      (values) => {
+        setRunNanos(hosted.area, Math.round((performance.now() - started) * 1e6));
+        answered(slot, hosted, wanted, values);
+      },
       (/** @type {Error} */ error) => failed(slot, hosted, error.message),
     );
   } catch (error) {

@@ -56,7 +56,21 @@ export interface RegistryOptions {
   loadModels?: readonly string[];
   /** Most versions loading at once. Default: one per core. */
   loadConcurrency?: number;
+  /**
+   * The default backend runs a request that is the only one in flight on a copy of its session
+   * opened on the event loop's thread (onnxruntime computes it on libuv's threads), not on a pool
+   * thread, when its model's fastest run on the pool took at most this many µs; 0: never.
+   * Default 200.
+   */
+  inlineMaxUs?: number;
 }
+
+/**
+ * Models whose runs are this short get an inline copy for lone requests: there the pool's hop
+ * (about 35 µs) is a large share of the answer; for longer runs it would not be worth a second
+ * session's memory.
+ */
+export const defaultInlineMaxUs = 200;
 
 /** Memory a session takes beyond its model file's weights (onnxruntime's session, arena and graph), by measurement of the tiny zoo. */
 const sessionOverheadBytes = 1024 * 1024;
@@ -110,6 +124,8 @@ export class ModelRegistry {
   private readonly demandLoads = new Map<string, Promise<void>>();
   /** While `loadRepository` runs: models not registered yet are still to come. */
   private loadingRepository = false;
+  /** Requests taken by `infer` and not answered yet. */
+  private requestsInFlight = 0;
 
   private constructor(options: RegistryOptions) {
     this.maxBytesElement = options.maxBytesElement ?? defaultMaxBytesElement;
@@ -121,7 +137,14 @@ export class ModelRegistry {
     this.repository = new ModelRepository(options.repository);
     this.logger = options.logger ?? silentLogger;
     this.ownsBackend = options.backend === undefined;
-    this.backend = options.backend ?? new OnnxRuntimeBackend({ logger: this.logger, ...(options.inferenceThreads !== undefined ? { threads: options.inferenceThreads } : {}) });
+    this.backend =
+      options.backend ??
+      new OnnxRuntimeBackend({
+        logger: this.logger,
+        ...(options.inferenceThreads !== undefined ? { threads: options.inferenceThreads } : {}),
+        inlineMaxUs: options.inlineMaxUs ?? defaultInlineMaxUs,
+        alone: () => this.requestsInFlight === 1,
+      });
   }
 
   /** A registry of the repository that has loaded nothing yet: `loadRepository` loads it (a server can listen meanwhile). */
@@ -444,16 +467,35 @@ export class ModelRegistry {
    */
   infer(request: InferenceRequest): Promise<InferenceResponse> {
     // Not async: one promise per request fewer on the hot path; a synchronous failure still rejects.
+    // Counted before it is queued: a run can start at once, and the backend asks whether it is alone.
+    this.requestsInFlight++;
     let queued: { version: number; answer: Promise<NamedTensor[]> };
     try {
       queued = this.enqueue(request);
     } catch (error) {
-      if (this.controlMode === 'on-demand' && this.loadsOnDemand(request, error)) return this.inferOnDemand(request);
+      if (this.controlMode === 'on-demand' && this.loadsOnDemand(request, error)) return this.inferOnDemand(request).then(this.answered, this.failed);
+      this.requestsInFlight--;
       return Promise.reject(error as Error);
     }
     const { version, answer } = queued;
-    return answer.then((outputs) => ({ model: request.model, version, id: request.id ?? '', outputs }));
+    return answer.then(
+      (outputs) => {
+        this.requestsInFlight--;
+        return { model: request.model, version, id: request.id ?? '', outputs };
+      },
+      this.failed,
+    );
   }
+
+  private readonly answered = <T>(value: T): T => {
+    this.requestsInFlight--;
+    return value;
+  };
+
+  private readonly failed = (error: unknown): never => {
+    this.requestsInFlight--;
+    throw error;
+  };
 
   /**
    * Whether a request refused as `Unavailable` would be served by loading its model (on-demand):

@@ -52,6 +52,8 @@ export interface ServerOptions {
   loadConcurrency?: number;
   /** Threads of the shared inference pool that runs every model. Default: one per core. */
   inferenceThreads?: number;
+  /** A lone request of a model whose fastest run took at most this many µs runs on an inline copy of its session, not the pool; 0: never. Default 200. */
+  inlineMaxUs?: number;
   /** How long accepted calls may take to finish when the server drains. Default 10000 ms. */
   drainGraceMs?: number;
   /** Requests in flight per PredictStream or ModelStreamInfer before reading pauses. Default 256. */
@@ -174,6 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.loadModels !== undefined ? { loadModels: options.loadModels } : {}),
     ...(options.loadConcurrency !== undefined ? { loadConcurrency: options.loadConcurrency } : {}),
     ...(options.inferenceThreads !== undefined ? { inferenceThreads: options.inferenceThreads } : {}),
+    ...(options.inlineMaxUs !== undefined ? { inlineMaxUs: options.inlineMaxUs } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
   });
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;

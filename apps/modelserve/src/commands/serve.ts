@@ -28,6 +28,7 @@ export interface ServeOptions {
   loadModel: string[];
   loadConcurrency: number;
   inferenceThreads: number;
+  inlineMaxUs: number;
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
@@ -115,6 +116,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       loadModels: options.loadModel,
       loadConcurrency: options.loadConcurrency,
       inferenceThreads: options.inferenceThreads,
+      inlineMaxUs: options.inlineMaxUs,
       tls: await tlsFiles(options),
       // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
       ...(options.directCalls ? {} : { directCalls: false }),
