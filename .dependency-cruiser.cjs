@@ -37,8 +37,8 @@ module.exports = {
     {
       name: 'onnxruntime-only-in-backend-files',
       severity: 'error',
-      comment: 'Only the onnxruntime backend (which runs in worker threads) may load onnxruntime.',
-      from: { path: pkg('core'), pathNot: ['^packages/core/src/backend-onnxruntime[^/]*$', '\\.test\\.ts$'] },
+      comment: 'Only the onnxruntime backend and the pool thread it runs on may load onnxruntime.',
+      from: { path: pkg('core'), pathNot: ['^packages/core/src/backend-onnxruntime[^/]*$', '^packages/core/src/pool-worker\\.js$', '\\.test\\.ts$'] },
       to: { path: '(^|/)onnxruntime-(node|common)(/|$)' },
     },
     {
