@@ -73,7 +73,7 @@ describe('the packed packages', () => {
     for (const file of ['modelserve/v1/predictor.proto', 'modelserve/v1/admin.proto', 'inference/grpc_service.proto']) {
       expect(existsSync(path.join(installed('@modelserve/proto'), 'dist/proto', file)), file).toBe(true);
     }
-    expect(existsSync(path.join(installed('@modelserve/core'), 'dist/backend-onnxruntime-worker.js'))).toBe(true);
+    for (const file of ['dist/pool-worker.js', 'dist/pool-wire.js']) expect(existsSync(path.join(installed('@modelserve/core'), file)), file).toBe(true);
     expect(existsSync(path.join(installed('@modelserve/cli'), 'models/tiny_mlp/1/model.onnx'))).toBe(true);
   });
 
