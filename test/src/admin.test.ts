@@ -1,21 +1,15 @@
-import { credentials, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { ListModelsResponse__Output, LoadModelResponse__Output, ModelMetadata__Output, PredictResponse__Output, UnloadModelResponse__Output } from '@modelserve/proto';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { loadSync } from '@grpc/proto-loader';
-import { loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureRepository } from './support/fixtures.js';
-import { failure, startTestServer, unary, type TestServer } from './support/server.js';
+import { failure, healthClient, startTestServer, unary, type HealthClient, type TestServer } from './support/server.js';
 import { fp32, wire } from './support/tensors.js';
 
 let t: TestServer;
-let health: { Check(request: { service: string }, callback: (e: ServiceError | null, r?: { status: string }) => void): void; close(): void };
+let health: HealthClient;
 beforeAll(async () => {
   t = await startTestServer({ modelRepository: await fixtureRepository() });
-  const definition = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => typeof health } } };
-  };
-  health = new definition.grpc.health.v1.Health(t.server.address, credentials.createInsecure());
+  health = healthClient(t.server.address);
 });
 afterAll(async () => {
   health.close();

@@ -7,14 +7,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { credentials, loadPackageDefinition, status, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { status } from '@grpc/grpc-js';
 import { tinyModel, writeManyModelRepository } from '@modelserve/model-zoo';
 import { decodeRawTensorData, encodeRawTensorData, type oip } from '@modelserve/proto';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServe } from './support/cli.js';
-import { failure, startTestServer, unary, type TestServer } from './support/server.js';
+import { failure, healthClient, startTestServer, unary, type HealthClient, type TestServer } from './support/server.js';
 
 let root: string;
 let names: string[];
@@ -45,13 +43,10 @@ const states = async (t: TestServer) => {
 
 describe('--model-control-mode on-demand', () => {
   let t: TestServer;
-  let health: { Check(request: { service: string }, callback: (e: ServiceError | null, r?: { status: string }) => void): void; close(): void };
+  let health: HealthClient;
   beforeAll(async () => {
     t = await startTestServer({ modelRepository: root, modelControlMode: 'on-demand', maxLoadedModels: 1 });
-    const definition = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
-      grpc: { health: { v1: { Health: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => typeof health } } };
-    };
-    health = new definition.grpc.health.v1.Health(t.server.address, credentials.createInsecure());
+    health = healthClient(t.server.address);
   });
   afterAll(async () => {
     health.close();

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { mulberry32, tinyModel, tinyModelName, writeManyModelRepository } from '@modelserve/model-zoo';
+import { mulberry32, tinyModel, tinyModelName, writeManyModelRepository, maxRelativeDiff } from '@modelserve/model-zoo';
 import { decodeRawTensorData, encodeRawTensorData, type DecodedTensor, type oip } from '@modelserve/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, unary, type TestServer } from './support/server.js';
@@ -39,14 +39,6 @@ function call<Res>(method: keyof Client & string, request: object): Promise<Res>
 function sample(index: number, count: number): Float32Array {
   const random = mulberry32(2000 + index);
   return Float32Array.from({ length: count }, () => random() * 2 - 1);
-}
-
-/** Largest |a - b| / max(|b|, 1); throws on a length mismatch so a wrong shape never passes. */
-function maxRelativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1));
-  return max;
 }
 
 /** Sends tiny model `index` one ModelInfer (batch 1 or 2, raw contents) and checks the answer against its reference evaluator. */

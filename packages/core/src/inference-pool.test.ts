@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_TINY_CONFIG, mlp, mulberry32, tinyModel, tinyModelName, writeManyModelRepository } from '@modelserve/model-zoo';
+import { DEFAULT_TINY_CONFIG, mlp, mulberry32, tinyModel, tinyModelName, writeManyModelRepository, maxRelativeDiff } from '@modelserve/model-zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, InstanceOptions, ModelInstance } from './backend.js';
 import { OnnxRuntimeBackend } from './backend-onnxruntime.js';
@@ -64,14 +64,6 @@ class Fixture {
 function sample(index: number, count: number): Float32Array {
   const random = mulberry32(1000 + index);
   return Float32Array.from({ length: count }, () => random() * 2 - 1);
-}
-
-/** Largest |a - b| / max(|b|, 1); throws on a length mismatch so a wrong shape never passes. */
-function maxRelativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1));
-  return max;
 }
 
 /** Asks tiny model `index` (batch 1 or 2) and checks the answer against its reference evaluator. */

@@ -6,6 +6,7 @@ export type { Dim, GraphSpec } from './builder.js';
 export { ELEMENT_TYPES, dataTypeOf, type OnnxElementType } from './element-types.js';
 /** Seeded PRNG used for all weights. */
 export { mulberry32, type Random } from './prng.js';
+export { maxRelativeDiff } from './compare.js';
 /** Shape of mlp()/cnn() results: model bytes plus a plain-TS forward pass. */
 export type { GeneratedModel } from './generated-model.js';
 /** MNIST-shaped two-layer perceptron with a reference evaluator. */

@@ -1,4 +1,6 @@
 import { credentials, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadGrpcObject, type ModelAdminClient, type oip, type PredictorClient } from '@modelserve/proto';
 import { startServer, type RunningServer, type ServerOptions } from '@modelserve/server';
 
@@ -46,4 +48,18 @@ export async function failure(promise: Promise<unknown>): Promise<ServiceError> 
     return error as ServiceError;
   }
   throw new Error('expected the call to fail, it succeeded');
+}
+
+/** A grpc.health.v1 client (statuses as enum names). */
+export interface HealthClient {
+  Check(request: { service: string }, callback: (e: ServiceError | null, r?: { status: string }) => void): void;
+  close(): void;
+}
+
+/** Connects a grpc.health.v1 client to `address`. */
+export function healthClient(address: string): HealthClient {
+  const definition = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
+    grpc: { health: { v1: { Health: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient } } };
+  };
+  return new definition.grpc.health.v1.Health(address, credentials.createInsecure());
 }

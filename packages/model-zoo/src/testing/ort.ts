@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { OnnxElementType } from '../element-types.js';
 
 export { ort };
+export { maxRelativeDiff } from '../compare.js';
 
 /** Element types onnxruntime-node can feed (everything except bfloat16). */
 export type OrtElementType = Exclude<OnnxElementType, 'bfloat16'>;
@@ -73,16 +74,3 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
-/**
- * Largest |a[i] - b[i]| / max(|b[i]|, 1): relative for values of magnitude above 1, absolute
- * below, where a relative error would only measure cancellation in a sum. Throws on a length mismatch.
- */
-export function maxRelativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const expected = b[i] ?? NaN;
-    max = Math.max(max, Math.abs((a[i] ?? NaN) - expected) / Math.max(Math.abs(expected), 1));
-  }
-  return max;
-}
