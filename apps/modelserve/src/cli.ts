@@ -53,7 +53,7 @@ program
   .addOption(integerOption('--memory-budget-mb <MiB>', 'memory loaded models may take, estimated from their files (on-demand: unload the least recently used idle ones past it); 0: no limit', 0, 16 * 1024 * 1024, 0))
   .addOption(integerOption('--load-concurrency <n>', 'most model versions loading at once', 1, 4096, availableParallelism(), 'one per core'))
   .addOption(integerOption('--inference-threads <n>', 'threads of the shared inference pool that runs every model', 1, 1024, availableParallelism(), 'one per core'))
-  .addOption(integerOption('--inline-max-us <µs>', 'a request alone in flight for a model whose fastest run took at most this long skips the pool (a copy of the session on the main thread); 0: never', 0, 10_000_000, 200))
+  .addOption(integerOption('--inline-max-us <µs>', 'a request alone in flight and expected to run within this long (its model\'s fastest run, scaled by size) runs on a copy of the session on the main thread, skipping the pool and blocking the loop that long; 0: never', 0, 10_000_000, 200))
   .addOption(integerOption('--drain-grace-ms <ms>', 'on SIGTERM, how long accepted calls may take to finish before the process exits anyway', 0, 600_000, 10_000, '10 s'))
   .option('--tls-cert <file>', 'serve TLS with this PEM certificate chain (with --tls-key)')
   .option('--tls-key <file>', 'PEM private key of --tls-cert')

@@ -49,6 +49,29 @@ describe('inline runs of lone requests', () => {
     }
   });
 
+  it('leave a lone request to the pool when its size makes it longer than the limit', async () => {
+    // Inline runs block the event loop: a batch 256 times the size of the fastest run is expected
+    // to take 256 times as long (≥ 1.3 ms for any MLP run of ≥ 5 µs), past a 1 ms limit that batch-1
+    // runs (≤ 1 ms here at their fastest) stay within.
+    const backend = new OnnxRuntimeBackend({ threads: 1, inlineMaxUs: 1000, alone: () => true });
+    const instance = await backend.createInstance({ label: "model 'mlp' version 1", modelFile, intraOpThreads: 1 });
+    try {
+      for (let runs = 0; backend.inlineRuns === 0 && runs < 5000; runs++) expectReference(await instance.run(request(), []));
+      expect(backend.inlineRuns).toBe(1);
+      const batch = 256;
+      const big = new Float32Array(784 * batch);
+      for (let row = 0; row < batch; row++) big.set(input, row * 784);
+      const outputs = await instance.run([{ name: 'input', datatype: 'FP32', shape: [batch, 784], data: big }], []);
+      expect(outputs[0]!.shape).toEqual([batch, 10]);
+      expect(backend.inlineRuns).toBe(1);
+      expectReference(await instance.run(request(), []));
+      expect(backend.inlineRuns).toBe(2);
+    } finally {
+      await instance.close();
+      await backend.close();
+    }
+  });
+
   it('never go inline while another request is in flight, nor past the run-time limit', async () => {
     for (const options of [{ inlineMaxUs: 10_000_000, alone: () => false }, { inlineMaxUs: 0, alone: () => true }]) {
       const backend = new OnnxRuntimeBackend({ threads: 1, ...options });

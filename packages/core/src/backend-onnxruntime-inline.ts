@@ -1,13 +1,14 @@
 /**
  * A copy of a session opened on the event loop's thread, for a request that is the only one in
- * flight. onnxruntime-node's `run()` does not compute on the calling thread: it returns at once
- * (0.6 µs measured) and computes on libuv's thread pool, settling the promise when done. For a
- * lone request that path costs less than the pool's: in-process, at 1 in flight, registry.infer of
- * the MLP (run 27-30 µs) takes a p50 of 35-39 µs this way against 64-72 µs through a pool thread
- * (on a 2-core VM), because the pool adds the copy into shared memory,
- * the worker's own decode and encode, and two wake-ups of sleeping threads. Under load every run
- * goes to the pool, which spreads runs over its threads and keeps libuv's four threads free for
- * file and network work (see `OnnxRuntimeBackend`).
+ * flight. onnxruntime-node's `run()` returns a promise at once, but computes in a `setImmediate`
+ * on the calling thread, blocking it for the whole run (measured: a 1.9 ms CNN run delays the next
+ * `setImmediate` by 1.9 ms). So an inline run holds the event loop: that is why only runs measured
+ * at most `inlineMaxUs` go inline, and only when nothing else is in flight (see
+ * `OnnxRuntimeBackend.mayRunInline`). For such a lone, short request this path costs less than the
+ * pool's: in-process, at 1 in flight, registry.infer of the MLP (run 27-30 µs) takes a p50 of
+ * 35-39 µs this way against 64-72 µs through a pool thread (on a 2-core VM), because the pool adds
+ * the copy into shared memory, the worker's own decode and encode, and two wake-ups of sleeping
+ * threads. Under load every run goes to the pool, where it blocks a pool thread, not the loop.
  *
  * onnxruntime-node is imported here lazily, so a server that never runs inline never loads it on
  * the event loop's thread.
@@ -24,7 +25,7 @@ async function loadOrt(): Promise<typeof Ort> {
   return ortModule;
 }
 
-/** An onnxruntime session opened on the event loop's thread (its runs compute on libuv's thread pool). */
+/** An onnxruntime session opened on the event loop's thread (its runs block that thread while they compute). */
 export class InlineSession {
   private constructor(
     private readonly ort: typeof Ort,

@@ -9,7 +9,7 @@ import { ModelServeError } from './errors.js';
 import { InferencePool, RunFailed, type PoolOptions, type PoolSession, type PoolStats } from './inference-pool.js';
 import type { ThreadSpec } from './inference-pool-types.js';
 import type { ModelSignature, TensorSpec } from './metadata.js';
-import { TYPES, typeCode, type WireTensor } from './pool-wire.js';
+import { encodedSize, TYPES, typeCode, type WireTensor } from './pool-wire.js';
 import type { NamedTensor, NumericTensorData } from './tensor.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -20,9 +20,10 @@ const inputErrorPattern = /invalid rank|invalid dimensions|unexpected input data
 /** Options of the onnxruntime backend. */
 export interface OnnxRuntimeOptions extends PoolOptions {
   /**
-   * A request that is the only one in flight (`alone()`) for a session whose fastest run on its
-   * pool thread took at most this many µs runs on a copy of the session opened on the event
-   * loop's thread (see backend-onnxruntime-inline.ts). 0: never. Default 0; the registry's own
+   * A request that is the only one in flight (`alone()`) and expected to run within this many µs
+   * (its session's fastest run on the pool, scaled by the request's size against that run's) runs
+   * on a copy of the session opened on the event loop's thread, blocking the loop that long (see
+   * backend-onnxruntime-inline.ts). 0: never. Default 0; the registry's own
    * backend turns it on.
    */
   inlineMaxUs?: number;
@@ -55,9 +56,12 @@ export class OnnxRuntimeBackend implements Backend {
     }
   }
 
-  /** Whether a run this short may go inline now: inline is on and no other request is in flight. */
-  mayRunInline(micros: number): boolean {
-    return micros <= this.inlineMaxUs && this.pool.inflight === 0 && this.alone();
+  /**
+   * Whether a run expected to take `micros` may go inline now: inline is on, the run is expected
+   * within `inlineMaxUs` (it blocks the event loop that long) and no other request is in flight.
+   */
+  mayRunInline(micros: () => number): boolean {
+    return this.inlineMaxUs > 0 && this.pool.inflight === 0 && this.alone() && micros() <= this.inlineMaxUs;
   }
 
   /** The pool thread an instance of this backend lives on (tests end it to play a crash). */
@@ -111,7 +115,7 @@ class OnnxRuntimeInstance implements ModelInstance {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (this.backend.mayRunInline(this.session.fastestMicros)) {
+    if (this.backend.mayRunInline(() => this.session.expectedMicros(encodedSize(wire, wanted.length)))) {
       if (this.inline !== undefined) return this.runInline(inputs, outputs);
       this.openInline();
     }

@@ -353,6 +353,10 @@ export class PoolSession {
   signatureSpecs: { inputs: ThreadSpec[]; outputs: ThreadSpec[] } = { inputs: [], outputs: [] };
   /** Its fastest run on the thread so far, µs (a thread woken from sleep runs slower: the fastest is the model's own cost). */
   fastestMicros = Infinity;
+  /** The encoded size of the request of that fastest run, bytes. */
+  private fastestSize = 0;
+  /** The encoded size of the request of the run out. */
+  private runSize = 0;
   private current: Settle<WireTensor[]> | undefined;
   /** Runs asked for while one is out (a session runs one at a time). */
   private readonly waiting: Array<() => void> = [];
@@ -380,6 +384,7 @@ export class PoolSession {
       this.thread.post({ kind: 'area', slot: this.slot, area: this.area });
     }
     encode(this.area, tensors, outputs);
+    this.runSize = size;
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.current = { resolve, reject };
       this.thread.push(this.slot);
@@ -392,9 +397,20 @@ export class PoolSession {
     if (current === undefined) return;
     const status = statusOf(this.area);
     const micros = runNanosOf(this.area) / 1000;
-    if (micros < this.fastestMicros) this.fastestMicros = micros;
+    if (micros < this.fastestMicros) {
+      this.fastestMicros = micros;
+      this.fastestSize = this.runSize;
+    }
     if (status === STATUS_OK) current.resolve(decode(this.area, true).tensors);
     else current.reject(new RunFailed(status === STATUS_ERROR ? readError(this.area) : `unexpected run status ${status}`));
+  }
+
+  /**
+   * What a run of a request of `size` encoded bytes is expected to take, µs: the fastest run so far
+   * scaled up by the size against that run's (never down). Infinity before the first run.
+   */
+  expectedMicros(size: number): number {
+    return this.fastestMicros * Math.max(1, size / Math.max(1, this.fastestSize));
   }
 
   /** The thread did not hold the session when it took the run (never expected: runs wait while a session reloads). */

@@ -58,7 +58,7 @@ export interface RegistryOptions {
   loadConcurrency?: number;
   /**
    * The default backend runs a request that is the only one in flight on a copy of its session
-   * opened on the event loop's thread (onnxruntime computes it on libuv's threads), not on a pool
+   * opened on the event loop's thread (the run blocks the loop while it computes), not on a pool
    * thread, when its model's fastest run on the pool took at most this many µs; 0: never.
    * Default 200.
    */
