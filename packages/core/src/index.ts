@@ -7,6 +7,7 @@
 export { estimateVersionBytes, ModelRegistry, modelControlModes } from './registry.js';
 export type { ModelControlMode, RegistryOptions, RepositoryReport } from './registry.js';
 export type { InferenceRequest, InferenceResponse } from './inference.js';
+export type { InferenceObserver, Outcome, RequestTrace, RunTrace, VersionObserver } from './observer.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';
 

@@ -1,4 +1,5 @@
 import type { CancelSignal } from './cancellation.js';
+import type { RequestTrace } from './observer.js';
 import type { NamedTensor } from './tensor.js';
 
 /** A transport-free inference request. */
@@ -21,6 +22,8 @@ export interface InferenceRequest {
   timeoutUs?: number | undefined;
   /** Sticky routing: requests with the same key go to the same version of a split (e.g. a user id). */
   routingKey?: string | undefined;
+  /** Filled by the scheduler with the request's queue and run times (tracing); none when undefined. */
+  trace?: RequestTrace | undefined;
 }
 
 /** The answer to an `InferenceRequest`. */

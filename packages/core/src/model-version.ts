@@ -7,6 +7,7 @@ import { assertTransition } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { ModelSignature, VersionState, VersionStatus } from './metadata.js';
 import type { Scheduler } from './scheduler.js';
+import type { InferenceObserver } from './observer.js';
 import { DynamicBatcher } from './scheduler-dynamic-batcher.js';
 import { VersionStats } from './statistics.js';
 import { warmUp } from './model-version-warmup.js';
@@ -36,6 +37,7 @@ export class ModelVersion {
     readonly model: string,
     readonly version: number,
     private readonly onChange: () => void,
+    private readonly observer?: InferenceObserver,
   ) {}
 
   get label(): string {
@@ -66,7 +68,7 @@ export class ModelVersion {
         const loaded = await this.start(backend, modelFile, config, logger);
         this.instances = loaded.instances;
         this.signature = loaded.signature;
-        this.stats = new VersionStats();
+        this.stats = new VersionStats(this.observer?.version(this.model, this.version));
         this.scheduler = this.schedulerFor(loaded.instances, config);
         this.hash = hash;
         this.move('READY', '');
@@ -228,6 +230,7 @@ export class ModelVersion {
     this.state = to;
     this.reason = reason;
     this.onChange();
+    this.observer?.versionState?.(this.model, this.version, to);
   }
 
   private serially(operation: () => Promise<void>): Promise<void> {

@@ -9,6 +9,7 @@ import type { InferenceRequest, InferenceResponse } from './inference.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ModelMetadata, ModelStatus } from './metadata.js';
 import { ModelVersion } from './model-version.js';
+import type { InferenceObserver, Outcome } from './observer.js';
 import { checkModelName, ModelRepository, parseVersion, type LayoutProblem, type ModelEntry } from './repository.js';
 import { RegisteredModel } from './registry-model.js';
 import { checkRouting, type EffectiveRouting, type Routing } from './router.js';
@@ -63,6 +64,8 @@ export interface RegistryOptions {
    * Default 200.
    */
   inlineMaxUs?: number;
+  /** Hears of every request answered and every version's runs (metrics, traces, drift). Default none. */
+  observer?: InferenceObserver;
 }
 
 /**
@@ -126,6 +129,9 @@ export class ModelRegistry {
   private loadingRepository = false;
   /** Requests taken by `infer` and not answered yet. */
   private requestsInFlight = 0;
+  private readonly observer: InferenceObserver | undefined;
+  /** The version the last `enqueue` routed to, read when it throws (observer only). */
+  private picked: number | undefined;
 
   private constructor(options: RegistryOptions) {
     this.maxBytesElement = options.maxBytesElement ?? defaultMaxBytesElement;
@@ -133,6 +139,7 @@ export class ModelRegistry {
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? Infinity;
     this.controlMode = options.controlMode ?? 'none';
     this.loadModels = options.loadModels ?? [];
+    this.observer = options.observer;
     this.loadSlots = new Semaphore(Math.max(1, options.loadConcurrency ?? availableParallelism()));
     this.repository = new ModelRepository(options.repository);
     this.logger = options.logger ?? silentLogger;
@@ -210,7 +217,7 @@ export class ModelRegistry {
     const why = this.controlMode === 'on-demand' ? 'not loaded yet: loads on its first request (model control mode on-demand)' : 'not loaded (model control mode explicit: LoadModel loads it)';
     for (const v of entry.versions) {
       if (record.versions.has(v)) continue;
-      const slot = new ModelVersion(entry.name, v, () => this.changed(entry.name));
+      const slot = new ModelVersion(entry.name, v, () => this.changed(entry.name), this.observer);
       slot.reason = why;
       record.versions.set(v, slot);
     }
@@ -413,7 +420,7 @@ export class ModelRegistry {
       this.logger.error({ model: name, reason: record.configError }, 'model config is invalid');
     }
     for (const v of onDisk) {
-      if (!record.versions.has(v)) record.versions.set(v, new ModelVersion(name, v, () => this.changed(name)));
+      if (!record.versions.has(v)) record.versions.set(v, new ModelVersion(name, v, () => this.changed(name), this.observer));
     }
     const wanted = parseVersion(name, version);
     if (wanted !== undefined && !onDisk.includes(wanted)) {
@@ -469,22 +476,41 @@ export class ModelRegistry {
     // Not async: one promise per request fewer on the hot path; a synchronous failure still rejects.
     // Counted before it is queued: a run can start at once, and the backend asks whether it is alone.
     this.requestsInFlight++;
+    const observer = this.observer;
+    const started = observer === undefined ? 0 : performance.now();
     let queued: { version: number; answer: Promise<NamedTensor[]> };
     try {
+      this.picked = undefined;
       queued = this.enqueue(request);
     } catch (error) {
-      if (this.controlMode === 'on-demand' && this.loadsOnDemand(request, error)) return this.inferOnDemand(request).then(this.answered, this.failed);
+      if (this.controlMode === 'on-demand' && this.loadsOnDemand(request, error)) {
+        const answer = this.inferOnDemand(request).then(this.answered, this.failed);
+        if (observer !== undefined) answer.then((response) => this.observe(request, response.version, 'OK', started, response), (e: unknown) => this.observe(request, undefined, outcomeOf(e), started));
+        return answer;
+      }
       this.requestsInFlight--;
+      if (observer !== undefined) this.observe(request, this.picked, outcomeOf(error), started);
       return Promise.reject(error as Error);
     }
     const { version, answer } = queued;
     return answer.then(
       (outputs) => {
         this.requestsInFlight--;
-        return { model: request.model, version, id: request.id ?? '', outputs };
+        const response = { model: request.model, version, id: request.id ?? '', outputs };
+        if (observer !== undefined) this.observe(request, version, 'OK', started, response);
+        return response;
       },
-      this.failed,
+      (error: unknown) => {
+        this.requestsInFlight--;
+        if (observer !== undefined) this.observe(request, version, outcomeOf(error), started);
+        throw error;
+      },
     );
+  }
+
+  /** Tells the observer how `request` ended (`started`: a `performance.now()` reading). */
+  private observe(request: InferenceRequest, version: number | undefined, outcome: Outcome, started: number, response?: InferenceResponse): void {
+    this.observer!.finished(request, version, outcome, (performance.now() - started) / 1000, response);
   }
 
   private readonly answered = <T>(value: T): T => {
@@ -564,6 +590,7 @@ export class ModelRegistry {
     const record = this.record(request.model);
     record.lastUsed = ++this.clock;
     const slot = record.pick(request.version, request.routingKey);
+    this.picked = slot.version;
     const { scheduler, signature } = slot.ready();
     const outputs = request.outputs ?? [];
     validateRequest(slot.label, signature, record.config.max_batch_size, request.inputs, outputs, this.maxBytesElement);
@@ -575,6 +602,7 @@ export class ModelRegistry {
       deadline: Number.isFinite(deadline) ? deadline : undefined,
       signal: request.signal,
       priority: request.priority,
+      trace: request.trace,
     };
     const answer = scheduler.enqueue(job);
     const shadow = request.version === undefined || request.version === '' ? record.shadowFor(slot.version) : undefined;
@@ -588,7 +616,7 @@ export class ModelRegistry {
     try {
       const { scheduler, signature } = shadow.ready();
       validateRequest(shadow.label, signature, record.config.max_batch_size, job.inputs, job.outputs, this.maxBytesElement);
-      copy = scheduler.enqueue({ ...job, signal: undefined });
+      copy = scheduler.enqueue({ ...job, signal: undefined, trace: undefined });
     } catch {
       return; // a request the shadow cannot take: nothing to compare
     }
@@ -715,4 +743,9 @@ class LoadProgress {
     const n = (x: number): string => x.toLocaleString('en-US');
     this.logger.info({ loaded: this.loaded, total: this.total, ms: Math.round(performance.now() - this.started) }, `loaded ${n(this.loaded)}/${n(this.total)} models`);
   }
+}
+
+/** The outcome a failure is reported as: the status the server answers it with (INTERNAL for what is not a ModelServeError). */
+function outcomeOf(error: unknown): Outcome {
+  return error instanceof ModelServeError ? (error.errorCode ?? 'Unknown') : 'Internal';
 }

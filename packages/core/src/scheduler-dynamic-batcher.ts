@@ -2,6 +2,7 @@ import type { ModelInstance } from './backend.js';
 import { batchKey, batchSizeOf, concatInputs, splitOutputs } from './batch-tensors.js';
 import { internalError, ModelServeError } from './errors.js';
 import { formBatch, halves, type BatchRules } from './scheduler-batch.js';
+import type { RunTrace } from './observer.js';
 import { systemClock, type Clock } from './scheduler-clock.js';
 import { RequestQueue, type QueuedRequest } from './scheduler-queue.js';
 import type { InferenceJob, Scheduler } from './scheduler.js';
@@ -120,6 +121,7 @@ export class DynamicBatcher implements Scheduler {
     } catch (error) {
       return Promise.reject(error as Error);
     }
+    if (job.trace !== undefined) job.trace.queuedAt = performance.now();
     return new Promise<NamedTensor[]>((resolve, reject) => {
       // The merge key matters only when requests can merge.
       const key = batching && maxBatchSize > 0 ? batchKey(job.inputs) : '';
@@ -213,9 +215,11 @@ export class DynamicBatcher implements Scheduler {
     if (this.options.maxBatchSize === 0) samples = live.length;
     // concatInputs copies into fresh arrays, so the instance may move them to its thread.
     const inputs = concatInputs(live.map((r) => r.job.inputs));
+    const traced = stats?.observer?.tracedRun === undefined ? undefined : tracedRun(live, samples);
     instance.run(inputs, wantsAll ? [] : [...wanted]).then(
       (result) => {
         stats?.ran(samples, this.sinceUs(now), live.length);
+        if (traced !== undefined) this.tracedRunEnded(traced);
         this.queue.observeRun(this.clock.monotonic() - now);
         this.release(instance, live.length, group);
         let parts: NamedTensor[][];
@@ -234,10 +238,16 @@ export class DynamicBatcher implements Scheduler {
       },
       (error: unknown) => {
         stats?.ran(samples, this.sinceUs(now), live.length);
+        if (traced !== undefined) this.tracedRunEnded(traced);
         this.release(instance, live.length, group);
         this.answerAll(live, internalError(error));
       },
     );
+  }
+
+  private tracedRunEnded(run: RunTrace): void {
+    run.endedAt = performance.now();
+    this.options.stats?.observer?.tracedRun?.(run);
   }
 
   /** Microseconds since `start` (a `Clock.monotonic` reading). */
@@ -272,4 +282,17 @@ export class DynamicBatcher implements Scheduler {
       done();
     }
   }
+}
+
+/** The run's trace when some of `live` are traced (each of their traces points to it), else undefined. */
+function tracedRun(live: readonly QueuedRequest[], samples: number): RunTrace | undefined {
+  let run: RunTrace | undefined;
+  for (const request of live) {
+    const trace = request.job.trace;
+    if (trace === undefined) continue;
+    run ??= { startedAt: performance.now(), samples, traces: [] };
+    run.traces.push(trace);
+    trace.run = run;
+  }
+  return run;
 }

@@ -1,4 +1,5 @@
 import type { CancelSignal } from './cancellation.js';
+import type { RequestTrace } from './observer.js';
 import type { NamedTensor } from './tensor.js';
 
 /** One unit of work for a model version. */
@@ -12,6 +13,8 @@ export interface InferenceJob {
   signal?: CancelSignal | undefined;
   /** Priority level, 1 the highest; undefined or 0 for the model's default level. */
   priority?: number | undefined;
+  /** Filled with the job's queue and run times (tracing). */
+  trace?: RequestTrace | undefined;
 }
 
 /** Decides when and where jobs run (Triton core's scheduler.h: enqueue, in-flight, stop). */

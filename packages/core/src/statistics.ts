@@ -1,4 +1,5 @@
 import type { OutputAgreement } from './compare-outputs.js';
+import type { VersionObserver } from './observer.js';
 import { build, type Histogram } from 'hdr-histogram-js';
 
 /** A distribution of durations in microseconds. */
@@ -94,6 +95,9 @@ export class VersionStats {
   private readonly queue = histogram();
   private readonly compute = histogram();
 
+  /** `observer` hears of every request queued, run and compared (metrics). */
+  constructor(readonly observer?: VersionObserver) {}
+
   /** One request answered, with outputs or with an error, `us` microseconds after it was accepted. */
   request(ok: boolean, us = 0): void {
     if (ok) {
@@ -109,6 +113,7 @@ export class VersionStats {
   queued(us: number): void {
     this.queue.recordValue(clampUs(us));
     this.queueUs += us;
+    this.observer?.queued(us / 1e6);
   }
 
   /** One run of `batchSize` samples for `requests` requests that took `us` microseconds. */
@@ -124,6 +129,7 @@ export class VersionStats {
     this.compute.recordValue(clampUs(us));
     this.computeUs += us * requests;
     this.lastInference = Date.now();
+    this.observer?.ran(batchSize, us / 1e6, requests);
   }
 
   /** This (shadow) version's outputs for one request, compared with version `against`'s. */
@@ -135,6 +141,7 @@ export class VersionStats {
     c.elements += agreement.elements;
     c.absDiffSum += agreement.absDiffSum;
     this.comparisons.set(against, c);
+    this.observer?.compared?.(against, agreement.rows, agreement.agreeingRows);
   }
 
   snapshot(name: string, version: number): VersionStatistics {
