@@ -29,4 +29,6 @@ export interface Backend {
   createInstance(options: InstanceOptions): Promise<ModelInstance>;
   /** Frees what the backend holds beyond its instances (the onnxruntime backend's pool threads). */
   close?(): Promise<void>;
+  /** Its worker threads and their busy time, when it has any (metrics). */
+  stats?(): { threads: number; busySeconds: number };
 }

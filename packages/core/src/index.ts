@@ -5,7 +5,7 @@
 
 // Serving
 export { estimateVersionBytes, ModelRegistry, modelControlModes } from './registry.js';
-export type { ModelControlMode, RegistryOptions, RepositoryReport } from './registry.js';
+export type { ModelControlMode, RegistryOptions, RepositoryReport, VersionLoad } from './registry.js';
 export type { InferenceRequest, InferenceResponse } from './inference.js';
 export type { InferenceObserver, Outcome, RequestTrace, RunTrace, VersionObserver } from './observer.js';
 export { Cancellation } from './cancellation.js';

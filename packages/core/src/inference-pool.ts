@@ -72,6 +72,8 @@ export interface PoolStats {
   sessions: number;
   /** Threads replaced after one died. */
   restarts: number;
+  /** Time the threads spent running models, in all (the worker's own measure of each run). */
+  busySeconds: number;
 }
 
 /** The inference pool (see the file comment). */
@@ -118,6 +120,7 @@ export class InferencePool {
       threadsStarted: started.length,
       sessions: started.reduce((n, t) => n + t.sessionCount, 0),
       restarts: started.reduce((n, t) => n + t.restarts, 0),
+      busySeconds: started.reduce((n, t) => n + t.busyMicros, 0) / 1e6,
     };
   }
 
@@ -142,6 +145,8 @@ interface Settle<T> {
 
 /** One pool thread: its worker, control block, and the sessions placed on it. */
 export class PoolThread {
+  /** Time spent running models on this thread (across restarts), µs. */
+  busyMicros = 0;
   private worker!: Worker;
   private ctl!: Int32Array;
   private requests!: Int32Array;
@@ -397,6 +402,7 @@ export class PoolSession {
     if (current === undefined) return;
     const status = statusOf(this.area);
     const micros = runNanosOf(this.area) / 1000;
+    this.thread.busyMicros += micros;
     if (micros < this.fastestMicros) {
       this.fastestMicros = micros;
       this.fastestSize = this.runSize;

@@ -7,7 +7,7 @@ import { readModelConfig, selectVersions, versionPolicy, type ModelConfig } from
 import { detailsOf, ModelServeError } from './errors.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { ModelMetadata, ModelStatus } from './metadata.js';
+import type { ModelMetadata, ModelStatus, VersionState } from './metadata.js';
 import { ModelVersion } from './model-version.js';
 import type { InferenceObserver, Outcome } from './observer.js';
 import { checkModelName, ModelRepository, parseVersion, type LayoutProblem, type ModelEntry } from './repository.js';
@@ -659,6 +659,23 @@ export class ModelRegistry {
     return routing;
   }
 
+  /** Every version's state and requests queued and in flight (queued or running), for metrics. */
+  versionLoads(): VersionLoad[] {
+    const loads: VersionLoad[] = [];
+    for (const [model, record] of this.models) {
+      for (const slot of record.versions.values()) {
+        const scheduler = slot.scheduler;
+        loads.push({ model, version: slot.version, state: slot.state, queued: scheduler?.queued ?? 0, inflight: scheduler?.inflight ?? 0 });
+      }
+    }
+    return loads;
+  }
+
+  /** The backend's worker threads and their busy time, when it has any. */
+  backendStats(): { threads: number; busySeconds: number } | undefined {
+    return this.backend.stats?.();
+  }
+
   /** Counts and durations per version: every model, one model, or one version. */
   statistics(name?: string, version?: string | number): VersionStatistics[] {
     const names = name === undefined || name === '' ? [...this.models.keys()].sort() : [this.record(name).name];
@@ -743,6 +760,15 @@ class LoadProgress {
     const n = (x: number): string => x.toLocaleString('en-US');
     this.logger.info({ loaded: this.loaded, total: this.total, ms: Math.round(performance.now() - this.started) }, `loaded ${n(this.loaded)}/${n(this.total)} models`);
   }
+}
+
+/** One version's state and load, as `versionLoads` reports it. */
+export interface VersionLoad {
+  model: string;
+  version: number;
+  state: VersionState;
+  queued: number;
+  inflight: number;
 }
 
 /** The outcome a failure is reported as: the status the server answers it with (INTERNAL for what is not a ModelServeError). */

@@ -105,6 +105,11 @@ export class DynamicBatcher implements Scheduler {
     return this.running + this.queue.length;
   }
 
+  /** Requests waiting in the queue. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Instances that can still run requests. */
   get instances(): number {
     return this.live;

@@ -16,6 +16,7 @@ import { Metadata, type MethodDefinition, type Server, type ServiceDefinition, t
 import type { EventEmitter } from 'node:events';
 import { tokenProblem, type AuthOptions } from './auth.js';
 import { isMalformed, malformedStatus, tolerantService } from './malformed.js';
+import { codeOfStatus, statusNameOf } from '@modelserve/core/errors';
 
 /** Who may call a method: the admin token, the inference token, or anyone. */
 export type Access = 'admin' | 'inference' | 'open';
@@ -50,6 +51,13 @@ type UnaryHandler = (call: { metadata: Metadata; request: unknown }, callback: (
 type StreamHandler = (call: StreamCall) => void;
 type StreamCall = EventEmitter & { metadata: Metadata; request?: unknown };
 
+/** What hears of every call the pipeline takes, and how it ended (gRPC server metrics, gRFC A66). */
+export interface CallObserver {
+  callStarted(method: string): void;
+  /** `status`: the gRPC status name the call ended with (`OK`, `INVALID_ARGUMENT`, …). */
+  callEnded(method: string, status: string, seconds: number): void;
+}
+
 /** Every service of a server, registered through the pipeline with the server's tokens. */
 export class Ingress {
   /** The methods registered so far, by path, as declared. */
@@ -58,6 +66,7 @@ export class Ingress {
   constructor(
     private readonly server: ServiceRegistrar,
     private readonly auth: AuthOptions = {},
+    private readonly calls?: CallObserver,
   ) {}
 
   /** Registers `service` with each handler behind the pipeline; methods without a handler are left to grpc-js (UNIMPLEMENTED). */
@@ -74,7 +83,8 @@ export class Ingress {
         malformedMessages: declaration.inBand?.includes(name) === true ? 'in-band' : 'end-call',
       };
       this.methods.set(method.path, method);
-      wrapped[name] = this.pipeline(method, (found as (...args: unknown[]) => void).bind(handlers)) as UntypedServiceImplementation[string];
+      const served = this.pipeline(method, (found as (...args: unknown[]) => void).bind(handlers));
+      wrapped[name] = (this.calls === undefined ? served : observed(method, served, this.calls)) as UntypedServiceImplementation[string];
     }
     this.server.addService(tolerantService(service), wrapped);
   }
@@ -109,6 +119,58 @@ export class Ingress {
       stream(call);
     };
   }
+}
+
+/** The gRPC status name of a status number (`OK` for 0). */
+function statusName(code: unknown): string {
+  if (code === 0 || code === undefined || code === null) return 'OK';
+  const known = typeof code === 'number' ? codeOfStatus(code) : undefined;
+  return known === undefined ? 'UNKNOWN' : statusNameOf(known);
+}
+
+/**
+ * `handler` counted by `calls`: started when called, ended once with the status it answered. A
+ * unary call ends at its callback; a streaming call at its `end()` (OK), its first 'error' event
+ * (the status it carries) or its cancellation (CANCELLED), whichever comes first.
+ */
+function observed(method: IngressMethod, handler: unknown, calls: CallObserver): unknown {
+  const path = method.path.replace(/^\//, '');
+  if (method.kind === 'unary') {
+    const unary = handler as UnaryHandler;
+    return (call: Parameters<UnaryHandler>[0], callback: Parameters<UnaryHandler>[1]) => {
+      const started = performance.now();
+      calls.callStarted(path);
+      unary(call, (error, value) => {
+        calls.callEnded(path, error === null ? 'OK' : statusName((error as { code?: unknown }).code), (performance.now() - started) / 1000);
+        callback(error, value);
+      });
+    };
+  }
+  const stream = handler as StreamHandler;
+  return (call: StreamCall & { end?: (...args: unknown[]) => unknown }) => {
+    const started = performance.now();
+    calls.callStarted(path);
+    let ended = false;
+    const finish = (status: string): void => {
+      if (ended) return;
+      ended = true;
+      calls.callEnded(path, status, (performance.now() - started) / 1000);
+    };
+    const emit = call.emit;
+    call.emit = function (this: StreamCall, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'error') finish(statusName((args[0] as { code?: unknown } | undefined)?.code ?? 2));
+      else if (event === 'cancelled') finish('CANCELLED');
+      return emit.call(this, event, ...args);
+    };
+    const end = call.end;
+    if (typeof end === 'function') {
+      call.end = function (this: unknown, ...args: unknown[]): unknown {
+        finish('OK');
+        return end.apply(this, args);
+      };
+    }
+    stream(call);
+  };
 }
 
 /** The kind grpc-js registers a method as. */

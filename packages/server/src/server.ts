@@ -1,6 +1,7 @@
 import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { ModelRegistry, silentLogger, type Backend, type Logger, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
+import { ModelRegistry, silentLogger, type Backend, type InferenceObserver, type Logger, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
+import { combineObservers, Metrics } from '@modelserve/telemetry';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { predictorService } from './predictor-service.js';
 import { predictWireService } from './predict-wire-service.js';
 import { serveCallsDirectly } from './direct-calls.js';
 import { directCallsFromEnv } from './direct-calls-env.js';
+import { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.js';
 
 /** Options of `startServer`; all but the repository have defaults. */
 export interface ServerOptions {
@@ -78,6 +80,17 @@ export interface ServerOptions {
    * (`0`/`false` off; `1`/`true`/unset on); false leaves every call to grpc-js.
    */
   directCalls?: boolean;
+  /**
+   * Prometheus metrics at `http://metricsHost:metricsPort/metrics` (0 picks a free port). Default:
+   * none (the CLI's `--metrics-port` defaults to 8002).
+   */
+  metricsPort?: number;
+  /** Address the metrics endpoint listens on. Default: `host`. */
+  metricsHost?: string;
+  /** Also export Triton's metric names (nv_inference_*). Default false. */
+  metricsTritonNames?: boolean;
+  /** Hears of every request and run besides the metrics (traces, drift). */
+  observer?: InferenceObserver;
 }
 
 /** A running modelserve server. */
@@ -91,6 +104,10 @@ export interface RunningServer {
   readonly repositoryReport: RepositoryReport;
   /** Whether the inference methods are answered directly (see `ServerOptions.directCalls`): asked for, and not refused. */
   readonly directCalls: boolean;
+  /** `host:port` of the metrics endpoint (`/metrics`); undefined when metrics are off. */
+  readonly metricsAddress: string | undefined;
+  /** The server's metrics; undefined when they are off. */
+  readonly metrics: Metrics | undefined;
   /** Stops taking calls, lets accepted ones finish (at most `graceMs`, default `drainGraceMs`), then unloads the models. */
   close(graceMs?: number): Promise<void>;
   /** Settles once the server has stopped, whoever stopped it (`close`, or `ModelAdmin/Drain`). */
@@ -146,8 +163,8 @@ export class BindError extends Error {
 }
 
 /** grpc-js's bind failure ("No address added out of total 1 resolved errors: [listen EADDRINUSE: …]") in words. */
-function bindError(error: Error, host: string, port: number): BindError {
-  const where = `port ${port} on ${host}`;
+function bindError(error: Error, host: string, port: number, what = ''): BindError {
+  const where = `${what === '' ? '' : `${what} `}port ${port} on ${host}`;
   if (/EADDRINUSE/.test(error.message)) return new BindError(host, port, 'in-use', `${where} is in use (another modelserve?): stop it or choose another port`, { cause: error });
   if (/EACCES/.test(error.message)) return new BindError(host, port, 'denied', `${where} cannot be bound: permission denied (ports below 1024 need privileges)`, { cause: error });
   if (/EADDRNOTAVAIL/.test(error.message)) return new BindError(host, port, 'not-local', `${host} is not an address of this machine: cannot listen on ${where}`, { cause: error });
@@ -166,6 +183,8 @@ export const defaultMaxMessageBytes = 64 * 1024 * 1024;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const wantsDirect = options.directCalls ?? directCallsFromEnv();
   const logger = options.logger ?? silentLogger;
+  const metrics = options.metricsPort === undefined ? undefined : new Metrics({ tritonNames: options.metricsTritonNames === true });
+  const observer = combineObservers(metrics, options.observer);
   const registry = ModelRegistry.create({
     repository: options.modelRepository,
     logger,
@@ -178,7 +197,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.inferenceThreads !== undefined ? { inferenceThreads: options.inferenceThreads } : {}),
     ...(options.inlineMaxUs !== undefined ? { inlineMaxUs: options.inlineMaxUs } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(observer !== undefined ? { observer } : {}),
   });
+  metrics?.attach(registry);
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
   const maxConnectionAgeMs = options.maxConnectionAgeMs ?? 300_000;
   const server = new Server({
@@ -195,7 +216,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const inflight = new InflightRequests();
   const streams = new OpenStreams();
   const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight, streams };
-  const ingress = new Ingress(server, options.auth);
+  const ingress = new Ingress(server, options.auth, metrics);
   const declared = { access: accessOf, inBand: inBandStreams };
   ingress.addService(predictWireService(grpcObject.modelserve.v1.Predictor.service), predictorService(registry, logger, inferenceOptions), declared);
   ingress.addService(grpcObject.inference.GRPCInferenceService.service, inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving }), declared);
@@ -215,6 +236,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } catch (error) {
     serverStats.stop();
     throw error instanceof Error ? bindError(error, host, requestedPort) : error;
+  }
+  let metricsEndpoint: MetricsEndpoint | undefined;
+  if (metrics !== undefined) {
+    const metricsHost = options.metricsHost ?? host;
+    try {
+      metricsEndpoint = await serveMetrics(metrics, metricsHost, options.metricsPort!, logger);
+    } catch (error) {
+      serverStats.stop();
+      server.forceShutdown();
+      throw error instanceof Error ? bindError(error, metricsHost, options.metricsPort!, 'metrics') : error;
+    }
+    logger.info({ address: metricsEndpoint.address }, 'metrics at /metrics');
   }
   let directCalls = false;
   if (wantsDirect) {
@@ -245,6 +278,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return repositoryReport;
     },
     directCalls,
+    metricsAddress: metricsEndpoint?.address,
+    metrics,
     closed,
     close(graceMs = options.drainGraceMs ?? 10_000) {
       closing ??= (async () => {
@@ -277,6 +312,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Models still loading would be left running: unload once the repository has loaded.
         await loaded;
         await registry.close();
+        await metricsEndpoint?.close();
         serverStats.stop();
         logger.info({}, 'modelserve stopped');
         closedResolve();

@@ -29,6 +29,10 @@ export interface ServeOptions {
   loadConcurrency: number;
   inferenceThreads: number;
   inlineMaxUs: number;
+  /** Undefined: 8002, or a free port when `port` is 0; 0: no metrics. */
+  metricsPort?: number;
+  metricsHost?: string;
+  metricsTritonNames?: boolean;
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
@@ -117,6 +121,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       loadConcurrency: options.loadConcurrency,
       inferenceThreads: options.inferenceThreads,
       inlineMaxUs: options.inlineMaxUs,
+      ...metricsOptions(options),
       tls: await tlsFiles(options),
       // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
       ...(options.directCalls ? {} : { directCalls: false }),
@@ -171,3 +176,16 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
+
+/** The metrics endpoint's options: port 8002 by default (a free one beside `--port 0`), none with `--metrics-port 0`. */
+function metricsOptions(options: ServeOptions): { metricsPort?: number; metricsHost?: string; metricsTritonNames?: boolean } {
+  if (options.metricsPort === 0) return {};
+  return {
+    metricsPort: options.metricsPort ?? (options.port === 0 ? 0 : defaultMetricsPort),
+    ...(options.metricsHost !== undefined ? { metricsHost: options.metricsHost } : {}),
+    metricsTritonNames: options.metricsTritonNames === true,
+  };
+}
+
+/** Triton's metrics port. */
+export const defaultMetricsPort = 8002;

@@ -1,0 +1,4 @@
+/** @modelserve/telemetry: Prometheus metrics, OpenTelemetry traces and drift statistics, fed by core's observer hooks. */
+export { batchBuckets, durationBuckets, failureReason, Metrics } from './metrics.js';
+export type { FailureReason, MetricsOptions } from './metrics.js';
+export { combineObservers } from './observers.js';
