@@ -68,6 +68,27 @@ export const modelConfigSchema = z
      * deadline, and answer DEADLINE_EXCEEDED as soon as a queued request can no longer finish in time.
      */
     shed_by_deadline: z.boolean().default(true),
+    /**
+     * Drift monitoring of the version's inputs and outputs against a reference profile
+     * (`<version>/reference.json`, else frozen from the first `reference_samples` requests); off
+     * when absent.
+     */
+    drift: z
+      .object({
+        /** Share of requests whose tensors are counted. */
+        sample_rate: z.number().gt(0).max(1).default(1),
+        /** A window closes after this long, once it holds `min_samples` samples. */
+        window_seconds: z.number().min(1).max(86_400).default(60),
+        min_samples: positiveInt.default(500),
+        /** Samples the reference is frozen from when the version has no reference.json. */
+        reference_samples: z.number().int().min(10).default(1000),
+        warn_psi: z.number().gt(0).default(0.1),
+        alert_psi: z.number().gt(0).default(0.25),
+        /** Most drifted features per tensor reported as metrics. */
+        top_k: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .optional(),
     instances: z
       .object({
         /** Sessions (worker threads) per version; default: see defaultInstanceCount. */
@@ -81,6 +102,9 @@ export const modelConfigSchema = z
   .strict()
   .superRefine((config, context) => {
     const batching = config.dynamic_batching;
+    if (config.drift !== undefined && config.drift.alert_psi < config.drift.warn_psi) {
+      context.addIssue({ code: 'custom', path: ['drift', 'alert_psi'], message: `${config.drift.alert_psi} is below warn_psi ${config.drift.warn_psi}` });
+    }
     if (batching === undefined) return;
     if (config.max_batch_size === 0 && batching.preferred_batch_sizes.length > 0) {
       context.addIssue({ code: 'custom', path: ['dynamic_batching', 'preferred_batch_sizes'], message: 'needs max_batch_size > 0' });
