@@ -25,6 +25,13 @@ function integerOption(flags: string, description: string, min: number, max: num
   return new Option(flags, description).argParser(integer(min, max)).default(value, shown === undefined ? undefined : `${value}, ${shown}`);
 }
 
+/** A share from 0 to 1. */
+function share(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a number from 0 to 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 const program = new Command('modelserve').description('Serve ONNX models over gRPC').showHelpAfterError();
 
 /** The options every client command takes: where the server is and how long to wait for it. */
@@ -57,6 +64,8 @@ program
   .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics; 0: no metrics (default: 8002; with --port 0, a free port, logged)').argParser(integer(0, 65535)))
   .option('--metrics-host <host>', 'address the metrics endpoint listens on (default: --host)')
   .option('--metrics-triton-names', "also export Triton's metric names (nv_inference_request_success, nv_inference_queue_duration_us, ...) so Triton dashboards work")
+  .addOption(new Option('--request-log-sample <rate>', 'log this share of requests (0 to 1) as "request" records: model, version, id, status, time; never metadata or tokens').argParser(share).default(0))
+  .addOption(new Option('--request-log-payloads <what>', 'with --request-log-sample: add a sha256 digest of each input, or its values').choices(['none', 'digest', 'full']).default('none'))
   .addOption(integerOption('--drain-grace-ms <ms>', 'on SIGTERM, how long accepted calls may take to finish before the process exits anyway', 0, 600_000, 10_000, '10 s'))
   .option('--tls-cert <file>', 'serve TLS with this PEM certificate chain (with --tls-key)')
   .option('--tls-key <file>', 'PEM private key of --tls-cert')

@@ -1,7 +1,7 @@
 import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { ModelRegistry, silentLogger, type Backend, type InferenceObserver, type Logger, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
-import { combineObservers, Metrics } from '@modelserve/telemetry';
+import { combineObservers, Metrics, RequestLog, type RequestLogPayloads } from '@modelserve/telemetry';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -91,6 +91,12 @@ export interface ServerOptions {
   metricsTritonNames?: boolean;
   /** Hears of every request and run besides the metrics (traces, drift). */
   observer?: InferenceObserver;
+  /**
+   * Logs a sample of the requests (`sampleRate`, 0 to 1) through `logger` as `request` records:
+   * model, version, id, status, time, and with `payloads` a digest of each input or its values.
+   * Default: none.
+   */
+  requestLog?: { sampleRate: number; payloads?: RequestLogPayloads };
 }
 
 /** A running modelserve server. */
@@ -184,7 +190,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wantsDirect = options.directCalls ?? directCallsFromEnv();
   const logger = options.logger ?? silentLogger;
   const metrics = options.metricsPort === undefined ? undefined : new Metrics({ tritonNames: options.metricsTritonNames === true });
-  const observer = combineObservers(metrics, options.observer);
+  const requestLog = options.requestLog === undefined || options.requestLog.sampleRate === 0 ? undefined : new RequestLog({ ...options.requestLog, logger });
+  const observer = combineObservers(metrics, requestLog, options.observer);
   const registry = ModelRegistry.create({
     repository: options.modelRepository,
     logger,

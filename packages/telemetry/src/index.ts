@@ -2,3 +2,5 @@
 export { batchBuckets, durationBuckets, failureReason, Metrics } from './metrics.js';
 export type { FailureReason, MetricsOptions } from './metrics.js';
 export { combineObservers } from './observers.js';
+export { RequestLog } from './request-log.js';
+export type { LoggedInput, RequestLogOptions, RequestLogPayloads, RequestRecord } from './request-log.js';

@@ -33,6 +33,8 @@ export interface ServeOptions {
   metricsPort?: number;
   metricsHost?: string;
   metricsTritonNames?: boolean;
+  requestLogSample: number;
+  requestLogPayloads: 'none' | 'digest' | 'full';
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
@@ -122,6 +124,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       inferenceThreads: options.inferenceThreads,
       inlineMaxUs: options.inlineMaxUs,
       ...metricsOptions(options),
+      ...(options.requestLogSample > 0 ? { requestLog: { sampleRate: options.requestLogSample, payloads: options.requestLogPayloads } } : {}),
       tls: await tlsFiles(options),
       // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
       ...(options.directCalls ? {} : { directCalls: false }),
