@@ -64,6 +64,8 @@ program
   .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics; 0: no metrics (default: 8002; with --port 0, a free port, logged)').argParser(integer(0, 65535)))
   .option('--metrics-host <host>', 'address the metrics endpoint listens on (default: --host)')
   .option('--metrics-triton-names', "also export Triton's metric names (nv_inference_request_success, nv_inference_queue_duration_us, ...) so Triton dashboards work")
+  .option('--otlp-endpoint <url>', 'export OpenTelemetry traces of inference requests over OTLP/HTTP to this URL, e.g. http://127.0.0.1:4318/v1/traces')
+  .addOption(new Option('--trace-ratio <ratio>', 'with --otlp-endpoint: share of requests traced when the caller did not sample them (a sampled W3C traceparent is always continued); TraceSetting changes it at run time').argParser(share).default(0))
   .addOption(new Option('--request-log-sample <rate>', 'log this share of requests (0 to 1) as "request" records: model, version, id, status, time; never metadata or tokens').argParser(share).default(0))
   .addOption(new Option('--request-log-payloads <what>', 'with --request-log-sample: add a sha256 digest of each input, or its values').choices(['none', 'digest', 'full']).default('none'))
   .addOption(integerOption('--drain-grace-ms <ms>', 'on SIGTERM, how long accepted calls may take to finish before the process exits anyway', 0, 600_000, 10_000, '10 s'))

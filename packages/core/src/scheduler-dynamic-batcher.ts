@@ -2,7 +2,7 @@ import type { ModelInstance } from './backend.js';
 import { batchKey, batchSizeOf, concatInputs, splitOutputs } from './batch-tensors.js';
 import { internalError, ModelServeError } from './errors.js';
 import { formBatch, halves, type BatchRules } from './scheduler-batch.js';
-import type { RunTrace } from './observer.js';
+import type { RunTrace } from './trace.js';
 import { systemClock, type Clock } from './scheduler-clock.js';
 import { RequestQueue, type QueuedRequest } from './scheduler-queue.js';
 import type { InferenceJob, Scheduler } from './scheduler.js';

@@ -1,5 +1,5 @@
 import type { CancelSignal } from './cancellation.js';
-import type { RequestTrace } from './observer.js';
+import type { RequestTrace } from './trace.js';
 import type { NamedTensor } from './tensor.js';
 
 /** One unit of work for a model version. */

@@ -10,6 +10,7 @@ import { headerOf, type IngressCall } from './ingress-call.js';
 import { assertWellFormed } from './malformed.js';
 import { callStatusOf, serviceErrorOf, type CallStatus } from './status.js';
 import { type OpenStreams, serveStream } from './stream.js';
+import { statusNameOf, type RequestTracing, type TraceOrigin } from './tracing-hooks.js';
 
 /** What a call adds to each of its requests. */
 export interface CallContext {
@@ -52,6 +53,18 @@ export interface InferenceCallOptions {
   inflight?: InflightRequests;
   /** The open streams, which a drain tells to end. */
   streams?: OpenStreams;
+  /** Traces requests (a span each, continuing the call's W3C `traceparent`). Default: none. */
+  tracing?: RequestTracing;
+}
+
+/** The tracer, and a call's method (`modelserve.v1.Predictor/Predict`) and trace headers: read once per call, only when tracing is on. */
+interface CallTracing {
+  tracing: RequestTracing;
+  origin: TraceOrigin;
+}
+
+function callTracingOf(tracing: RequestTracing, call: IngressCall & { getPath(): string }): CallTracing {
+  return { tracing, origin: { method: call.getPath().slice(1), traceparent: headerOf(call, 'traceparent'), tracestate: headerOf(call, 'tracestate') } };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,6 +89,52 @@ async function infer<Req, Res>(
   }
 }
 
+/**
+ * `infer` with a span when `tracing` samples the request: started before decoding, handed to core
+ * with the request, ended with the outcome once the answer is ready.
+ */
+async function tracedInfer<Req, Res>(
+  { tracing, origin }: CallTracing,
+  registry: ModelRegistry,
+  codec: InferenceCodec<Req, Res>,
+  request: Req,
+  context: CallContext,
+  options: InferenceCallOptions,
+): Promise<Res> {
+  const span = tracing.startRequest(origin.method, origin.traceparent, origin.tracestate);
+  if (span === undefined) return infer(registry, codec, request, context, options);
+  let core: InferenceRequest | undefined;
+  let answered: InferenceResponse | undefined;
+  const traced: InferenceCodec<Req, Res> = {
+    decode(wire, callContext) {
+      const decoded = codec.decode(wire, callContext);
+      core = decoded.request;
+      core.trace = span.trace;
+      return {
+        request: core,
+        encode: (response) => {
+          answered = response;
+          return decoded.encode(response);
+        },
+      };
+    },
+  };
+  try {
+    const response = await infer(registry, traced, request, context, options);
+    span.end(answered?.model, answered?.version, 'OK');
+    return response;
+  } catch (error) {
+    span.end(core?.model, answered?.version ?? requestedVersion(core), statusNameOf(error));
+    throw error;
+  }
+}
+
+/** The version a request names, when it names one. */
+function requestedVersion(request: InferenceRequest | undefined): number | undefined {
+  const version = Number(request?.version); // NaN for undefined, 0 for ''
+  return Number.isInteger(version) && version > 0 ? version : undefined;
+}
+
 /** Answers a unary inference call; the call's deadline and cancellation reach the queue. */
 export function serveUnaryInference<Req, Res>(
   registry: ModelRegistry,
@@ -87,7 +146,9 @@ export function serveUnaryInference<Req, Res>(
 ): void {
   const cancellation = new CallCancellation(call);
   const context: CallContext = { deadline: deadlineOf(call), signal: cancellation, routingKey: routingKeyOf(call) };
-  infer(registry, codec, call.request, context, options).then(
+  const tracing = options.tracing;
+  const answer = tracing === undefined ? infer(registry, codec, call.request, context, options) : tracedInfer(callTracingOf(tracing, call), registry, codec, call.request, context, options);
+  answer.then(
     (response) => {
       cancellation.finish();
       callback(null, response);
@@ -110,6 +171,8 @@ export function serveStreamInference<Req, Res, StreamRes>(
 ): void {
   const deadline = deadlineOf(call);
   const routingKey = routingKeyOf(call);
+  // Every message of the stream gets a span continuing the call's trace headers.
+  const traced = options.tracing === undefined ? undefined : callTracingOf(options.tracing, call);
   serveStream<Req, StreamRes>(call, {
     maxInflight,
     ...(options.streams !== undefined ? { streams: options.streams } : {}),
@@ -117,7 +180,9 @@ export function serveStreamInference<Req, Res, StreamRes>(
       try {
         // A unary call's malformed request never gets here (ingress.ts); a stream answers it in-band.
         assertWellFormed(request);
-        return codec.ok(request, await infer(registry, codec, request, { deadline, signal, routingKey }, options));
+        const context: CallContext = { deadline, signal, routingKey };
+        const response = traced === undefined ? await infer(registry, codec, request, context, options) : await tracedInfer(traced, registry, codec, request, context, options);
+        return codec.ok(request, response);
       } catch (error) {
         return codec.failed(request, callStatusOf(error, logger));
       }

@@ -18,6 +18,7 @@ import {
 } from './inference-convert.js';
 import { serveStreamInference, serveUnaryInference, type InferenceCallOptions, type StreamCodec } from './inference-calls.js';
 import { answer } from './status.js';
+import { traceSetting } from './tracing-settings.js';
 
 /** The server's name and version in ServerMetadata. */
 export const serverName = 'modelserve';
@@ -29,7 +30,7 @@ export const serverVersion: string = (JSON.parse(readFileSync(new URL('../packag
  */
 export const serverExtensions: readonly string[] = ['model_repository', 'model_configuration', 'schedule_policy', 'statistics'];
 
-/** Options of the inference service. */
+/** Options of the inference service; its `tracing` (InferenceCallOptions) also answers TraceSetting. */
 export interface InferenceServiceOptions extends InferenceCallOptions {
   /** Requests accepted on one ModelStreamInfer stream and not yet answered; reading pauses at this many. */
   maxInflightPerStream: number;
@@ -67,6 +68,9 @@ export function inferenceService(registry: ModelRegistry, logger: Logger, option
       return undefined;
     }
   };
+
+  // What a TraceSetting with an empty value list puts the sampling ratio back to.
+  const startRatio = options.tracing?.ratio ?? 0;
 
   const ModelInfer: Unary<oip.ModelInferRequest__Output, oip.ModelInferResponse> = (call, callback) => {
     serveUnaryInference(registry, logger, inferCodec, call, callback, options);
@@ -156,7 +160,10 @@ export function inferenceService(registry: ModelRegistry, logger: Logger, option
     CudaSharedMemoryStatus: unimplemented('CUDA shared memory'),
     CudaSharedMemoryRegister: unimplemented('CUDA shared memory'),
     CudaSharedMemoryUnregister: unimplemented('CUDA shared memory'),
-    TraceSetting: unimplemented('trace settings'),
+    // Server-wide sampling of OpenTelemetry traces (tracing-settings.ts); FAILED_PRECONDITION without tracing.
+    TraceSetting(call, callback) {
+      answer(callback, logger, () => traceSetting(options.tracing, call.request, startRatio));
+    },
     LogSettings: unimplemented('log settings'),
   };
 }

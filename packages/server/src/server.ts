@@ -1,7 +1,7 @@
 import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { ModelRegistry, silentLogger, type Backend, type InferenceObserver, type Logger, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
-import { combineObservers, Metrics, RequestLog, type RequestLogPayloads } from '@modelserve/telemetry';
+import { combineObservers, Metrics, RequestLog, type RequestLogPayloads, type Tracing } from '@modelserve/telemetry';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -89,8 +89,10 @@ export interface ServerOptions {
   metricsHost?: string;
   /** Also export Triton's metric names (nv_inference_*). Default false. */
   metricsTritonNames?: boolean;
-  /** Hears of every request and run besides the metrics (traces, drift). */
+  /** Hears of every request and run besides the metrics, traces and request log. */
   observer?: InferenceObserver;
+  /** OpenTelemetry traces of inference requests (a span per request, W3C traceparent continued); shut down with the server. Default: none. */
+  tracing?: Tracing;
   /**
    * Logs a sample of the requests (`sampleRate`, 0 to 1) through `logger` as `request` records:
    * model, version, id, status, time, and with `payloads` a digest of each input or its values.
@@ -191,7 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? silentLogger;
   const metrics = options.metricsPort === undefined ? undefined : new Metrics({ tritonNames: options.metricsTritonNames === true });
   const requestLog = options.requestLog === undefined || options.requestLog.sampleRate === 0 ? undefined : new RequestLog({ ...options.requestLog, logger });
-  const observer = combineObservers(metrics, requestLog, options.observer);
+  const observer = combineObservers(metrics, requestLog, options.tracing?.inferenceObserver(), options.observer);
   const registry = ModelRegistry.create({
     repository: options.modelRepository,
     logger,
@@ -222,7 +224,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   health.setLoading(true);
   const inflight = new InflightRequests();
   const streams = new OpenStreams();
-  const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight, streams };
+  const inferenceOptions = { maxInflightPerStream: options.maxInflightPerStream ?? 256, delayMs: options.inferenceDelayMs ?? 0, inflight, streams, ...(options.tracing !== undefined ? { tracing: options.tracing } : {}) };
   const ingress = new Ingress(server, options.auth, metrics);
   const declared = { access: accessOf, inBand: inBandStreams };
   ingress.addService(predictWireService(grpcObject.modelserve.v1.Predictor.service), predictorService(registry, logger, inferenceOptions), declared);
@@ -320,6 +322,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await loaded;
         await registry.close();
         await metricsEndpoint?.close();
+        await options.tracing?.shutdown().catch((error: unknown) => logger.warn({ reason: String(error) }, 'traces could not be flushed'));
         serverStats.stop();
         logger.info({}, 'modelserve stopped');
         closedResolve();

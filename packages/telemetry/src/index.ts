@@ -3,4 +3,6 @@ export { batchBuckets, durationBuckets, failureReason, Metrics } from './metrics
 export type { FailureReason, MetricsOptions } from './metrics.js';
 export { combineObservers } from './observers.js';
 export { RequestLog } from './request-log.js';
+export { AdjustableSampler, spanContextOf, Tracing } from './tracing.js';
+export type { TracedRequest, TracingOptions } from './tracing.js';
 export type { LoggedInput, RequestLogOptions, RequestLogPayloads, RequestRecord } from './request-log.js';

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { setLogger } from '@grpc/grpc-js';
 import { BindError, startServer, type ModelControlMode, type RunningServer } from '@modelserve/server';
+import { Tracing } from '@modelserve/telemetry';
 import { pino } from 'pino';
 import { portInUseMessage } from '../port-owner.js';
 
@@ -33,6 +34,8 @@ export interface ServeOptions {
   metricsPort?: number;
   metricsHost?: string;
   metricsTritonNames?: boolean;
+  otlpEndpoint?: string;
+  traceRatio: number;
   requestLogSample: number;
   requestLogPayloads: 'none' | 'digest' | 'full';
   tlsCert?: string;
@@ -124,6 +127,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       inferenceThreads: options.inferenceThreads,
       inlineMaxUs: options.inlineMaxUs,
       ...metricsOptions(options),
+      ...(options.otlpEndpoint !== undefined ? { tracing: new Tracing({ otlpEndpoint: otlpUrl(options.otlpEndpoint), ratio: options.traceRatio }) } : {}),
       ...(options.requestLogSample > 0 ? { requestLog: { sampleRate: options.requestLogSample, payloads: options.requestLogPayloads } } : {}),
       tls: await tlsFiles(options),
       // Only the flag's "off" is an answer: without it, startServer reads $MODELSERVE_DIRECT_CALLS.
@@ -192,3 +196,15 @@ function metricsOptions(options: ServeOptions): { metricsPort?: number; metricsH
 
 /** Triton's metrics port. */
 export const defaultMetricsPort = 8002;
+
+/** `--otlp-endpoint` as a URL: http or https, else refused with what was expected. */
+function otlpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`--otlp-endpoint: expected an http:// or https:// URL such as http://127.0.0.1:4318/v1/traces, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--otlp-endpoint: expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
+  return url.href;
+}
