@@ -37,6 +37,11 @@ export type { GetModelStatisticsResponse, GetModelStatisticsResponse__Output } f
 export type { Distribution, Distribution__Output } from './generated/modelserve/v1/Distribution.js';
 export type { BatchSizeCount, BatchSizeCount__Output } from './generated/modelserve/v1/BatchSizeCount.js';
 export type { VersionStatistics, VersionStatistics__Output } from './generated/modelserve/v1/VersionStatistics.js';
+export type { DriftFeature, DriftFeature__Output } from './generated/modelserve/v1/DriftFeature.js';
+export type { DriftTensor, DriftTensor__Output } from './generated/modelserve/v1/DriftTensor.js';
+export type { GetDriftRequest, GetDriftRequest__Output } from './generated/modelserve/v1/GetDriftRequest.js';
+export type { GetDriftResponse, GetDriftResponse__Output } from './generated/modelserve/v1/GetDriftResponse.js';
+export type { VersionDrift, VersionDrift__Output } from './generated/modelserve/v1/VersionDrift.js';
 export type { GetServerStatsRequest, GetServerStatsRequest__Output } from './generated/modelserve/v1/GetServerStatsRequest.js';
 export type { ServerStats, ServerStats__Output } from './generated/modelserve/v1/ServerStats.js';
 export type {

@@ -1,5 +1,5 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
-import { invalidArgument, parseVersion, type Distribution, type EffectiveRouting, type Logger, type ModelMetadata, type ModelRegistry, type ModelStatus, type Routing, type TensorSpec, type VersionStatistics } from '@modelserve/core';
+import { invalidArgument, ModelServeError, parseVersion, type Distribution, type EffectiveRouting, type Logger, type ModelMetadata, type ModelRegistry, type ModelStatus, type Routing, type TensorSpec, type VersionStatistics } from '@modelserve/core';
 import type {
   EffectiveRouting as WireEffectiveRouting,
   Routing as WireRouting,
@@ -10,7 +10,10 @@ import type {
   ModelStatus as WireModelStatus,
   TensorSpec as WireTensorSpec,
   VersionStatistics as WireVersionStatistics,
+  DriftTensor as WireDriftTensor,
+  VersionDrift as WireVersionDrift,
 } from '@modelserve/proto';
+import type { DriftObserver, TensorDrift, VersionDrift } from '@modelserve/telemetry';
 import type { ServerStatsRecorder } from './server-stats.js';
 import type { ServerHealth } from './health.js';
 import { answer } from './status.js';
@@ -98,6 +101,47 @@ export function fromWireRouting(model: string, routing: WireRouting__Output | nu
   };
 }
 
+/** Tensors' drift on the wire. */
+function toWireTensors(tensors: readonly TensorDrift[]): WireDriftTensor[] {
+  return tensors.map((t) => ({
+    name: t.name,
+    kind: t.kind,
+    max_psi: t.maxPsi,
+    level: t.level,
+    features: t.features.map((f) => ({ name: f.name, psi: f.psi, js_distance: f.js, ks: f.ks, level: f.level })),
+  }));
+}
+
+/** A version's drift on the wire. */
+export function toWireDrift(d: VersionDrift): WireVersionDrift {
+  return {
+    name: d.model,
+    version: String(d.version),
+    state: d.state,
+    level: d.level,
+    reference_source: d.referenceSource,
+    reference_samples: d.referenceSamples,
+    window_samples: d.windowSamples,
+    window_start_ms: d.window?.start ?? 0,
+    window_end_ms: d.window?.end ?? 0,
+    tensors: toWireTensors(d.tensors),
+    against_version: '',
+  };
+}
+
+/** GetDrift: every watched version, one model or version, or one version's traffic against another's. */
+function getDrift(drift: DriftObserver, request: { name: string; version: string; against_version: string }): { versions: WireVersionDrift[] } {
+  const { name, version, against_version: againstVersion } = request;
+  const v = name === '' ? undefined : parseVersion(name, version);
+  if (againstVersion === '') return { versions: drift.report(name, v).map(toWireDrift) };
+  if (name === '' || v === undefined) throw invalidArgument(`against_version needs a name and a version to compare with it, got name '${name}' version '${version}'`);
+  const against = parseVersion(name, againstVersion)!;
+  const tensors = drift.compare(name, against, v);
+  const worst = tensors.some((t) => t.level === 'alert') ? 'alert' : tensors.some((t) => t.level === 'warn') ? 'warn' : 'ok';
+  const base = toWireDrift({ model: name, version: v, referenceSource: `version ${against}'s current window`, state: worst, level: worst, referenceSamples: 0, windowSamples: 0, window: undefined, tensors: [] });
+  return { versions: [{ ...base, tensors: toWireTensors(tensors), against_version: String(against) }] };
+}
+
 type Call<Req> = ServerUnaryCall<Req, unknown>;
 
 /** `modelserve.v1.ModelAdmin` over a model registry. */
@@ -107,8 +151,15 @@ export function adminService(
   health: ServerHealth,
   logger: Logger,
   drain: (graceMs: number | undefined) => void = () => undefined,
+  drift?: DriftObserver,
 ): ModelAdminHandlers {
   return {
+    GetDrift(call: Call<{ name: string; version: string; against_version: string }>, callback) {
+      answer(callback, logger, () => {
+        if (drift === undefined) throw new ModelServeError('FailedPrecondition', 'this server monitors no drift');
+        return getDrift(drift, call.request);
+      });
+    },
     ListModels(_call: Call<unknown>, callback) {
       answer(callback, logger, () => ({ models: registry.list().map(toWireStatus) }));
     },

@@ -1,7 +1,7 @@
 import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { ModelRegistry, silentLogger, type Backend, type InferenceObserver, type Logger, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
-import { combineObservers, Metrics, RequestLog, type RequestLogPayloads, type Tracing } from '@modelserve/telemetry';
+import { ModelRegistry, silentLogger, type Backend, type InferenceObserver, type Logger, type ModelConfig, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
+import { combineObservers, DriftObserver, Metrics, RequestLog, type RequestLogPayloads, type Tracing } from '@modelserve/telemetry';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -179,6 +179,15 @@ function bindError(error: Error, host: string, port: number, what = ''): BindErr
   return new BindError(host, port, 'other', `cannot listen on ${where}: ${error.message}`, { cause: error });
 }
 
+/** A model's configuration, or undefined for a model the registry does not have. */
+function configOf(registry: ModelRegistry, model: string): ModelConfig | undefined {
+  try {
+    return registry.config(model);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Default largest message: 64 MiB. */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024;
 
@@ -193,8 +202,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? silentLogger;
   const metrics = options.metricsPort === undefined ? undefined : new Metrics({ tritonNames: options.metricsTritonNames === true });
   const requestLog = options.requestLog === undefined || options.requestLog.sampleRate === 0 ? undefined : new RequestLog({ ...options.requestLog, logger });
-  const observer = combineObservers(metrics, requestLog, options.tracing?.inferenceObserver(), options.observer);
-  const registry = ModelRegistry.create({
+  // Watches the versions whose config.yaml has a drift block; costs a map lookup per request when none has.
+  const drift = new DriftObserver({ repository: options.modelRepository, logger, config: (model) => configOf(registry, model) });
+  if (metrics !== undefined) drift.registerMetrics(metrics.registry);
+  const observer = combineObservers(metrics, requestLog, drift, options.tracing?.inferenceObserver(), options.observer);
+  const registry: ModelRegistry = ModelRegistry.create({
     repository: options.modelRepository,
     logger,
     ...(options.maxBytesElement !== undefined ? { maxBytesElement: options.maxBytesElement } : {}),
@@ -230,7 +242,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ingress.addService(predictWireService(grpcObject.modelserve.v1.Predictor.service), predictorService(registry, logger, inferenceOptions), declared);
   ingress.addService(grpcObject.inference.GRPCInferenceService.service, inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving }), declared);
   const serverStats = new ServerStatsRecorder();
-  ingress.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, health, logger, (graceMs) => void running.close(graceMs)), declared);
+  ingress.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, health, logger, (graceMs) => void running.close(graceMs), drift), declared);
   health.addToServer(ingress.openRegistrar());
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(ingress.openRegistrar());
 

@@ -6,3 +6,6 @@ export { RequestLog } from './request-log.js';
 export { AdjustableSampler, spanContextOf, Tracing } from './tracing.js';
 export type { TracedRequest, TracingOptions } from './tracing.js';
 export type { LoggedInput, RequestLogOptions, RequestLogPayloads, RequestRecord } from './request-log.js';
+export { DriftObserver } from './drift-observer.js';
+export type { DriftObserverOptions, VersionDrift } from './drift-observer.js';
+export * from './drift/index.js';

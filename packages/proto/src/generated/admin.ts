@@ -7,7 +7,11 @@ import type { BatchSizeCount as _modelserve_v1_BatchSizeCount, BatchSizeCount__O
 import type { Distribution as _modelserve_v1_Distribution, Distribution__Output as _modelserve_v1_Distribution__Output } from './modelserve/v1/Distribution.js';
 import type { DrainRequest as _modelserve_v1_DrainRequest, DrainRequest__Output as _modelserve_v1_DrainRequest__Output } from './modelserve/v1/DrainRequest.js';
 import type { DrainResponse as _modelserve_v1_DrainResponse, DrainResponse__Output as _modelserve_v1_DrainResponse__Output } from './modelserve/v1/DrainResponse.js';
+import type { DriftFeature as _modelserve_v1_DriftFeature, DriftFeature__Output as _modelserve_v1_DriftFeature__Output } from './modelserve/v1/DriftFeature.js';
+import type { DriftTensor as _modelserve_v1_DriftTensor, DriftTensor__Output as _modelserve_v1_DriftTensor__Output } from './modelserve/v1/DriftTensor.js';
 import type { EffectiveRouting as _modelserve_v1_EffectiveRouting, EffectiveRouting__Output as _modelserve_v1_EffectiveRouting__Output } from './modelserve/v1/EffectiveRouting.js';
+import type { GetDriftRequest as _modelserve_v1_GetDriftRequest, GetDriftRequest__Output as _modelserve_v1_GetDriftRequest__Output } from './modelserve/v1/GetDriftRequest.js';
+import type { GetDriftResponse as _modelserve_v1_GetDriftResponse, GetDriftResponse__Output as _modelserve_v1_GetDriftResponse__Output } from './modelserve/v1/GetDriftResponse.js';
 import type { GetModelMetadataRequest as _modelserve_v1_GetModelMetadataRequest, GetModelMetadataRequest__Output as _modelserve_v1_GetModelMetadataRequest__Output } from './modelserve/v1/GetModelMetadataRequest.js';
 import type { GetModelStatisticsRequest as _modelserve_v1_GetModelStatisticsRequest, GetModelStatisticsRequest__Output as _modelserve_v1_GetModelStatisticsRequest__Output } from './modelserve/v1/GetModelStatisticsRequest.js';
 import type { GetModelStatisticsResponse as _modelserve_v1_GetModelStatisticsResponse, GetModelStatisticsResponse__Output as _modelserve_v1_GetModelStatisticsResponse__Output } from './modelserve/v1/GetModelStatisticsResponse.js';
@@ -33,6 +37,7 @@ import type { TensorSpec as _modelserve_v1_TensorSpec, TensorSpec__Output as _mo
 import type { UnloadModelRequest as _modelserve_v1_UnloadModelRequest, UnloadModelRequest__Output as _modelserve_v1_UnloadModelRequest__Output } from './modelserve/v1/UnloadModelRequest.js';
 import type { UnloadModelResponse as _modelserve_v1_UnloadModelResponse, UnloadModelResponse__Output as _modelserve_v1_UnloadModelResponse__Output } from './modelserve/v1/UnloadModelResponse.js';
 import type { VersionComparison as _modelserve_v1_VersionComparison, VersionComparison__Output as _modelserve_v1_VersionComparison__Output } from './modelserve/v1/VersionComparison.js';
+import type { VersionDrift as _modelserve_v1_VersionDrift, VersionDrift__Output as _modelserve_v1_VersionDrift__Output } from './modelserve/v1/VersionDrift.js';
 import type { VersionShare as _modelserve_v1_VersionShare, VersionShare__Output as _modelserve_v1_VersionShare__Output } from './modelserve/v1/VersionShare.js';
 import type { VersionStatistics as _modelserve_v1_VersionStatistics, VersionStatistics__Output as _modelserve_v1_VersionStatistics__Output } from './modelserve/v1/VersionStatistics.js';
 import type { VersionStatus as _modelserve_v1_VersionStatus, VersionStatus__Output as _modelserve_v1_VersionStatus__Output } from './modelserve/v1/VersionStatus.js';
@@ -49,7 +54,11 @@ export interface ProtoGrpcType {
       Distribution: MessageTypeDefinition<_modelserve_v1_Distribution, _modelserve_v1_Distribution__Output>
       DrainRequest: MessageTypeDefinition<_modelserve_v1_DrainRequest, _modelserve_v1_DrainRequest__Output>
       DrainResponse: MessageTypeDefinition<_modelserve_v1_DrainResponse, _modelserve_v1_DrainResponse__Output>
+      DriftFeature: MessageTypeDefinition<_modelserve_v1_DriftFeature, _modelserve_v1_DriftFeature__Output>
+      DriftTensor: MessageTypeDefinition<_modelserve_v1_DriftTensor, _modelserve_v1_DriftTensor__Output>
       EffectiveRouting: MessageTypeDefinition<_modelserve_v1_EffectiveRouting, _modelserve_v1_EffectiveRouting__Output>
+      GetDriftRequest: MessageTypeDefinition<_modelserve_v1_GetDriftRequest, _modelserve_v1_GetDriftRequest__Output>
+      GetDriftResponse: MessageTypeDefinition<_modelserve_v1_GetDriftResponse, _modelserve_v1_GetDriftResponse__Output>
       GetModelMetadataRequest: MessageTypeDefinition<_modelserve_v1_GetModelMetadataRequest, _modelserve_v1_GetModelMetadataRequest__Output>
       GetModelStatisticsRequest: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsRequest, _modelserve_v1_GetModelStatisticsRequest__Output>
       GetModelStatisticsResponse: MessageTypeDefinition<_modelserve_v1_GetModelStatisticsResponse, _modelserve_v1_GetModelStatisticsResponse__Output>
@@ -75,6 +84,7 @@ export interface ProtoGrpcType {
       UnloadModelRequest: MessageTypeDefinition<_modelserve_v1_UnloadModelRequest, _modelserve_v1_UnloadModelRequest__Output>
       UnloadModelResponse: MessageTypeDefinition<_modelserve_v1_UnloadModelResponse, _modelserve_v1_UnloadModelResponse__Output>
       VersionComparison: MessageTypeDefinition<_modelserve_v1_VersionComparison, _modelserve_v1_VersionComparison__Output>
+      VersionDrift: MessageTypeDefinition<_modelserve_v1_VersionDrift, _modelserve_v1_VersionDrift__Output>
       VersionShare: MessageTypeDefinition<_modelserve_v1_VersionShare, _modelserve_v1_VersionShare__Output>
       VersionState: EnumTypeDefinition
       VersionStatistics: MessageTypeDefinition<_modelserve_v1_VersionStatistics, _modelserve_v1_VersionStatistics__Output>

@@ -6,6 +6,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { DrainRequest as _modelserve_v1_DrainRequest, DrainRequest__Output as _modelserve_v1_DrainRequest__Output } from '../../modelserve/v1/DrainRequest.js';
 import type { DrainResponse as _modelserve_v1_DrainResponse, DrainResponse__Output as _modelserve_v1_DrainResponse__Output } from '../../modelserve/v1/DrainResponse.js';
+import type { GetDriftRequest as _modelserve_v1_GetDriftRequest, GetDriftRequest__Output as _modelserve_v1_GetDriftRequest__Output } from '../../modelserve/v1/GetDriftRequest.js';
+import type { GetDriftResponse as _modelserve_v1_GetDriftResponse, GetDriftResponse__Output as _modelserve_v1_GetDriftResponse__Output } from '../../modelserve/v1/GetDriftResponse.js';
 import type { GetModelMetadataRequest as _modelserve_v1_GetModelMetadataRequest, GetModelMetadataRequest__Output as _modelserve_v1_GetModelMetadataRequest__Output } from '../../modelserve/v1/GetModelMetadataRequest.js';
 import type { GetModelStatisticsRequest as _modelserve_v1_GetModelStatisticsRequest, GetModelStatisticsRequest__Output as _modelserve_v1_GetModelStatisticsRequest__Output } from '../../modelserve/v1/GetModelStatisticsRequest.js';
 import type { GetModelStatisticsResponse as _modelserve_v1_GetModelStatisticsResponse, GetModelStatisticsResponse__Output as _modelserve_v1_GetModelStatisticsResponse__Output } from '../../modelserve/v1/GetModelStatisticsResponse.js';
@@ -34,6 +36,15 @@ export interface ModelAdminClient extends grpc.Client {
   drain(argument: _modelserve_v1_DrainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_DrainResponse__Output>): grpc.ClientUnaryCall;
   drain(argument: _modelserve_v1_DrainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_DrainResponse__Output>): grpc.ClientUnaryCall;
   drain(argument: _modelserve_v1_DrainRequest, callback: grpc.requestCallback<_modelserve_v1_DrainResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetDrift(argument: _modelserve_v1_GetDriftRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
+  GetDrift(argument: _modelserve_v1_GetDriftRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
+  GetDrift(argument: _modelserve_v1_GetDriftRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
+  GetDrift(argument: _modelserve_v1_GetDriftRequest, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
+  getDrift(argument: _modelserve_v1_GetDriftRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
+  getDrift(argument: _modelserve_v1_GetDriftRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
+  getDrift(argument: _modelserve_v1_GetDriftRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
+  getDrift(argument: _modelserve_v1_GetDriftRequest, callback: grpc.requestCallback<_modelserve_v1_GetDriftResponse__Output>): grpc.ClientUnaryCall;
   
   GetModelMetadata(argument: _modelserve_v1_GetModelMetadataRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_modelserve_v1_ModelMetadata__Output>): grpc.ClientUnaryCall;
   GetModelMetadata(argument: _modelserve_v1_GetModelMetadataRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_modelserve_v1_ModelMetadata__Output>): grpc.ClientUnaryCall;
@@ -139,6 +150,8 @@ export interface ModelAdminClient extends grpc.Client {
 export interface ModelAdminHandlers extends grpc.UntypedServiceImplementation {
   Drain: grpc.handleUnaryCall<_modelserve_v1_DrainRequest__Output, _modelserve_v1_DrainResponse>;
   
+  GetDrift: grpc.handleUnaryCall<_modelserve_v1_GetDriftRequest__Output, _modelserve_v1_GetDriftResponse>;
+  
   GetModelMetadata: grpc.handleUnaryCall<_modelserve_v1_GetModelMetadataRequest__Output, _modelserve_v1_ModelMetadata>;
   
   GetModelStatistics: grpc.handleUnaryCall<_modelserve_v1_GetModelStatisticsRequest__Output, _modelserve_v1_GetModelStatisticsResponse>;
@@ -165,6 +178,7 @@ export interface ModelAdminHandlers extends grpc.UntypedServiceImplementation {
 
 export interface ModelAdminDefinition extends grpc.ServiceDefinition {
   Drain: MethodDefinition<_modelserve_v1_DrainRequest, _modelserve_v1_DrainResponse, _modelserve_v1_DrainRequest__Output, _modelserve_v1_DrainResponse__Output>
+  GetDrift: MethodDefinition<_modelserve_v1_GetDriftRequest, _modelserve_v1_GetDriftResponse, _modelserve_v1_GetDriftRequest__Output, _modelserve_v1_GetDriftResponse__Output>
   GetModelMetadata: MethodDefinition<_modelserve_v1_GetModelMetadataRequest, _modelserve_v1_ModelMetadata, _modelserve_v1_GetModelMetadataRequest__Output, _modelserve_v1_ModelMetadata__Output>
   GetModelStatistics: MethodDefinition<_modelserve_v1_GetModelStatisticsRequest, _modelserve_v1_GetModelStatisticsResponse, _modelserve_v1_GetModelStatisticsRequest__Output, _modelserve_v1_GetModelStatisticsResponse__Output>
   GetRouting: MethodDefinition<_modelserve_v1_GetRoutingRequest, _modelserve_v1_RoutingResponse, _modelserve_v1_GetRoutingRequest__Output, _modelserve_v1_RoutingResponse__Output>
