@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** `modelserve-bench` (`pnpm bench`): measures modelserve against its limits and prints the report. */
 import { createRequire } from 'node:module';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { Command, Option } from 'commander';
 import { choices, integer, integers, positive, seconds, words } from './args.js';
@@ -9,6 +11,7 @@ import { formatBytes } from './format.js';
 import { countManySteps, runManyModels } from './many-models.js';
 import { manyModelsLines } from './many-models-report.js';
 import { defaultOptions, OVERLOAD_RSS_GROWTH_MIB, quickPreset, type BenchOptions } from './options.js';
+import { observabilityLines, runObservability, summarizeObservability } from './observability.js';
 import { overloadLines, overloadVerdicts, runOverload } from './overload.js';
 import { Progress } from './progress.js';
 import { writeReportFiles } from './report-files.js';
@@ -65,6 +68,8 @@ const program = new Command('modelserve-bench')
   .option('--overload-deadline-ms <ms>', 'overload mode: per-call deadline (default 500)', integer(1))
   .option('--overload-channels <n>', 'overload mode: connections per load worker (default 8)', integer(1))
   .option('--overload-rss-growth-mib <n>', `overload mode: the server's peak RSS may exceed its idle RSS by at most this (default ${OVERLOAD_RSS_GROWTH_MIB})`, integer(1))
+  .option('--observability', 'observability overhead mode instead: four servers side by side on the MLP (nothing on, metrics, tracing at ratio 0.001, drift at sample_rate 0.1), -c in flight (default 64), --observability-rounds rounds of one window each (default 2 s here, warm-up 0.5 s), order rotating; each feature\'s req/s over the plain server\'s in the same round, median and range, against its target')
+  .option('--observability-rounds <n>', 'observability mode: rounds (default 8)', integer(1))
   .option('--many-models', 'many-models mode instead: --many-count tiny models on one server (and their first alone on another): time until every version is READY, RSS and threads then, marginal RSS per version, and in alternating rounds the first model alone, the same model hot among the idle others, and equal traffic over 100 of them (windows: --duration, default 3 s here; --warmup, default 0.5 s)')
   .option('--many-count <n>', 'many-models mode: models in the repository (default 1000; today\'s server takes ~11 MiB per model, so try 50)', integer(2))
   .option('--many-server-args <args>', 'many-models mode: arguments passed to `modelserve serve` verbatim, split on spaces, e.g. "--no-exit-on-error" (default none)', words)
@@ -110,6 +115,25 @@ function options(): BenchOptions & { files: boolean } {
   return { ...defaultOptions(), ...sdkPreset, ...manyPreset, ...(quick ? quickPreset : {}), ...explicit, quick, files: flags['files'] !== false };
 }
 
+/** `--observability`: its own rounds and report (see observability.ts). */
+async function observabilityMode(opts: BenchOptions & { files: boolean }, rounds: number): Promise<void> {
+  const started = Date.now();
+  const explicit = (name: string): boolean => program.getOptionValueSource(name) === 'cli';
+  const windowed = { ...opts, durationMs: explicit('duration') ? opts.durationMs : 2000, warmupMs: explicit('warmup') ? opts.warmupMs : 500, concurrency: explicit('concurrency') ? opts.concurrency : [64] };
+  const inFlight = windowed.concurrency.at(-1) ?? 64;
+  const windows = await runObservability(windowed, rounds, (w) => process.stderr.write(`  round ${w.round + 1}/${rounds} ${w.key}: ${Math.round(w.requestsPerSecond).toLocaleString('en-US')} req/s, p99 ${(w.p99Us / 1000).toFixed(2)} ms${w.errors > 0 ? `, ${w.errors} errors` : ''}\n`));
+  const summary = summarizeObservability(windows);
+  const lines = observabilityLines(summary, inFlight, rounds);
+  if (opts.files) {
+    await mkdir(opts.outDir, { recursive: true });
+    const file = join(opts.outDir, `observability-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify({ startedAt: new Date(started).toISOString(), inFlight, rounds, machine: machine(), windows, summary }, null, 2)}\n`);
+    lines.push(`Wrote ${file}`);
+  }
+  lines.push(`Total time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
 function version(pkg: string): string {
   try {
     return (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
@@ -132,6 +156,11 @@ function machine(): BenchResults['machine'] {
 
 async function main(): Promise<void> {
   const opts = options();
+  const flags = program.opts<{ observability?: boolean; observabilityRounds?: number }>();
+  if (flags.observability === true) {
+    await observabilityMode(opts, flags.observabilityRounds ?? 8);
+    return;
+  }
   const started = Date.now();
   const info = machine();
   process.stderr.write(`bench: ${info.cpu}, ${info.cores} cores, Node ${info.node}, onnxruntime-node ${info.onnxruntimeNode}, grpc-js ${info.grpcJs}\n`);
