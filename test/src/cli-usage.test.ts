@@ -95,7 +95,7 @@ function optionEntries(help: string): Array<[string, string]> {
 }
 
 describe('modelserve --help', () => {
-  const commands = ['serve', 'route', 'rollback', 'reload', 'models', 'infer'];
+  const commands = ['serve', 'route', 'rollback', 'reload', 'models', 'infer', 'drift', 'profile'];
 
   it('shows each option default once', async () => {
     const helps = await Promise.all(commands.map(async (command) => [command, (await modelserve(command, '--help')).stdout] as const));
@@ -114,7 +114,7 @@ describe('modelserve --help', () => {
     expect(help['serve']!['-r, --model-repository <dir>']).toBe('model repository: <dir>/<model>/<version>/model.onnx (default: the bundled demo models)');
     expect(help['serve']!['--host <host>']).toBe('address to listen on: 0.0.0.0 every IPv4 interface, 127.0.0.1 loopback only (default: "0.0.0.0")');
     expect(help['serve']!['--max-message-bytes <n>']).toBe('largest gRPC message received or sent (default: 67108864, 64 MiB)');
-    for (const command of commands.filter((c) => c !== 'serve')) {
+    for (const command of commands.filter((c) => c !== 'serve' && c !== 'profile')) {
       expect(help[command]!['--connect-timeout <seconds>'], command).toBe('how long to wait for the connection to the server (default: 10)');
     }
   });

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { drift, watchSeconds } from './commands/drift.js';
 import { infer } from './commands/infer.js';
 import { models } from './commands/models.js';
+import { profile } from './commands/profile.js';
 import { reload, rollback, route } from './commands/route.js';
 import { serve } from './commands/serve.js';
 import { setConnectTimeout } from './client.js';
@@ -112,6 +114,29 @@ clientCommand('infer')
   .addOption(new Option('-o, --output <name>', 'an output to return; repeatable').argParser(collect).default([], 'every output'))
   .option('--id <id>', 'request id', 'cli')
   .action(infer);
+
+clientCommand('drift')
+  .description("show the drift of watched model versions' inputs and outputs from their reference (config.yaml's drift: block): per version its state, level, the last window's samples and the reference, then each tensor's most drifted features")
+  .argument('[model]', 'model name (default: every watched model)')
+  .option('-v, --model-version <version>', 'one version of the model (default: each watched version)')
+  .option('--against <version>', "with --model-version: compare that version's current traffic with this version's instead of with the reference (both need one <model>/reference.json)")
+  .option('--json', 'print JSON instead of tables; with --watch, one line per refresh')
+  .addOption(new Option('--watch [seconds]', 'refresh every so many seconds (5 when not given) until Ctrl-C; exits non-zero when a call fails').argParser(watchSeconds))
+  .action(drift);
+
+program
+  .command('profile')
+  .description("run a data file's samples through a model in this process (no server) and write their profile, the reference.json a server compares the model version's traffic with")
+  .argument('<model>', 'model name')
+  .option('-r, --model-repository <dir>', 'model repository (default: the bundled demo models)')
+  .addOption(new Option('-v, --model-version <version>', 'model version (default: the highest version on disk)').argParser(integer(1, Number.MAX_SAFE_INTEGER)))
+  .requiredOption('--input <file>', "samples: a .npy array whose first dimension counts them ('<f4', '<f8', '<i4', '<i8', '|u1', '|b1' little-endian, C order; '<f8' is converted for an FP32 input, other types must be the input's), or .jsonl: a line per sample, a JSON array or an object {\"<input>\": sample, ...}")
+  .option('--input-name <name>', "the input the file's arrays are for (default: the model's only input)")
+  .addOption(integerOption('--batch <n>', "samples per run, at most the model's max_batch_size", 1, 1_000_000, 256))
+  .addOption(new Option('--samples <n>', 'samples to profile (default: every one in the file)').argParser(integer(1, Number.MAX_SAFE_INTEGER)))
+  .option('-o, --output <file>', 'where to write the profile (default: <repository>/<model>/<version>/reference.json)')
+  .option('--force', 'overwrite --output if it exists')
+  .action(profile);
 
 // The client commands' --connect-timeout, for the connection client.ts makes.
 program.hook('preAction', (_program, command) => {

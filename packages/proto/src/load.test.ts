@@ -52,6 +52,7 @@ describe('loadGrpcObject', () => {
     expect(Object.keys(predictor).sort()).toEqual(['Predict', 'PredictStream']);
     expect(Object.keys(v1.ModelAdmin.service).sort()).toEqual([
       'Drain',
+      'GetDrift',
       'GetModelMetadata',
       'GetModelStatistics',
       'GetRouting',
