@@ -175,6 +175,7 @@ export function serveStreamInference<Req, Res, StreamRes>(
   const traced = options.tracing === undefined ? undefined : callTracingOf(options.tracing, call);
   serveStream<Req, StreamRes>(call, {
     maxInflight,
+    deadline,
     ...(options.streams !== undefined ? { streams: options.streams } : {}),
     handle: async (request, signal) => {
       try {

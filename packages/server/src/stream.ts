@@ -35,6 +35,11 @@ export interface StreamHandler<Req, Res> {
   handle(request: Req, signal: CancelSignal): Promise<Res>;
   /** Where a drain finds this stream; without it the stream only ends when the client ends it. */
   streams?: OpenStreams;
+  /**
+   * The call's deadline, `Date.now()` milliseconds: a stream that would end after it ends with
+   * DEADLINE_EXCEEDED, whichever comes first, this or the transport's own timer.
+   */
+  deadline?: number | undefined;
 }
 
 /**
@@ -69,7 +74,8 @@ export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handle
     if (readEnded) {
       finished = true;
       unregister();
-      call.end();
+      if (handler.deadline !== undefined && Date.now() >= handler.deadline) call.emit('error', { code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+      else call.end();
     } else if (draining && !blocked) {
       finished = true;
       call.emit('error', {
