@@ -69,7 +69,7 @@ describe('model config', () => {
     expect(() => parseModelConfig({ instances: { cuont: 2 } }, 'm/config.yaml')).toThrow('m/config.yaml: instances.cuont: unknown key; did you mean count?');
     expect(() => parseModelConfig({ routing: { shadwo: 2 } }, 'm/config.yaml')).toThrow('m/config.yaml: routing.shadwo: unknown key; did you mean shadow?');
     expect(() => parseModelConfig({ gpus: 1 }, 'm/config.yaml')).toThrow(
-      'm/config.yaml: gpus: unknown key; expected one of max_batch_size, version_policy, default_version, routing, dynamic_batching, warmup, shed_by_deadline, drift, instances',
+      'm/config.yaml: gpus: unknown key; expected one of max_batch_size, version_policy, default_version, routing, dynamic_batching, warmup, shed_by_deadline, response_cache, drift, instances',
     );
   });
 

@@ -69,6 +69,22 @@ export const modelConfigSchema = z
      */
     shed_by_deadline: z.boolean().default(true),
     /**
+     * The response cache (response-cache.ts): answers by a hash of everything that decides them,
+     * identical requests in flight run once, optionally shared by replicas through Redis. Off when
+     * absent; never for a model whose answers are random.
+     */
+    response_cache: z
+      .object({
+        max_bytes: z.number().int().min(1024).default(256 * 1024 * 1024),
+        /** Seconds an entry lives; 0: until evicted. */
+        ttl_s: z.number().min(0).default(0),
+        coalesce: z.boolean().default(true),
+        /** A Redis URL (`redis://host:port/db`) whose entries every replica shares. */
+        shared: z.string().regex(/^rediss?:\/\/.+/, 'a redis:// or rediss:// URL').optional(),
+      })
+      .strict()
+      .optional(),
+    /**
      * Drift monitoring of the version's inputs and outputs against a reference profile
      * (`<version>/reference.json`, else frozen from the first `reference_samples` requests); off
      * when absent.

@@ -8,6 +8,9 @@ export { estimateVersionBytes, ModelRegistry, modelControlModes } from './regist
 export type { ModelControlMode, RegistryOptions, RepositoryReport, VersionLoad } from './registry.js';
 export type { InferenceRequest, InferenceResponse } from './inference.js';
 export type { InferenceObserver, Outcome, RequestTrace, RunTrace, VersionObserver } from './observer.js';
+export { ResponseCache, responseCacheKey } from './response-cache.js';
+export type { CacheOutcome, CachedAnswer, ResponseCacheConfig, ResponseCacheStats } from './response-cache.js';
+export type { SharedCacheFactory, SharedCacheTier } from './response-cache-types.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';
 

@@ -31,6 +31,8 @@ export interface InferenceResponse {
   model: string;
   /** The version that answered. */
   version: number;
+  /** Answered from the response cache (this replica's or the shared tier), not by a run. */
+  cached?: boolean;
   id: string;
   outputs: NamedTensor[];
 }

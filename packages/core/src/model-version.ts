@@ -8,6 +8,8 @@ import type { Logger } from './logger.js';
 import type { ModelSignature, VersionState, VersionStatus } from './metadata.js';
 import type { Scheduler } from './scheduler.js';
 import type { InferenceObserver } from './observer.js';
+import { ResponseCache } from './response-cache.js';
+import type { SharedCacheTier } from './response-cache-types.js';
 import { DynamicBatcher } from './scheduler-dynamic-batcher.js';
 import { VersionStats } from './statistics.js';
 import { warmUp } from './model-version-warmup.js';
@@ -38,7 +40,24 @@ export class ModelVersion {
     readonly version: number,
     private readonly onChange: () => void,
     private readonly observer?: InferenceObserver,
+    /** The shared cache tier of a `response_cache.shared` URL (one per URL, owned by the registry). */
+    private readonly sharedCache?: (url: string) => SharedCacheTier,
   ) {}
+
+  /** The response cache of the loaded file (config.yaml `response_cache`); undefined when off or not loaded. */
+  cache: ResponseCache | undefined;
+
+  /** sha256 of the loaded model file; undefined when not loaded. */
+  get fileDigest(): string | undefined {
+    return this.hash;
+  }
+
+  /** A new cache for a newly loaded file (the old one's entries go: their digest is no longer served). */
+  private renewCache(config: ModelConfig | undefined): void {
+    this.cache?.clear();
+    const settings = config?.response_cache;
+    this.cache = settings === undefined ? undefined : new ResponseCache(settings, settings.shared === undefined ? undefined : this.sharedCache?.(settings.shared));
+  }
 
   get label(): string {
     return `model '${this.model}' version ${this.version}`;
@@ -71,6 +90,7 @@ export class ModelVersion {
         this.stats = new VersionStats(this.observer?.version(this.model, this.version));
         this.scheduler = this.schedulerFor(loaded.instances, config);
         this.hash = hash;
+        this.renewCache(config);
         this.move('READY', '');
         const ms = Math.round(performance.now() - started);
         logger.info({ model: this.model, version: this.version, instances: loaded.instances.length, ms }, 'model version loaded');
@@ -132,6 +152,7 @@ export class ModelVersion {
     this.instances = [];
     this.scheduler = undefined;
     this.hash = undefined;
+    this.renewCache(undefined);
     this.move('FAILED', `its last instance failed: ${reason}`);
     await scheduler.drain();
     await Promise.all(instances.map((i) => i.close()));
@@ -175,6 +196,7 @@ export class ModelVersion {
     this.signature = loaded.signature;
     this.scheduler = this.schedulerFor(loaded.instances, config);
     this.hash = hash;
+    this.renewCache(config);
     this.onChange();
     await previous.scheduler?.drain();
     await Promise.all(previous.instances.map((i) => i.close()));
@@ -211,6 +233,7 @@ export class ModelVersion {
     this.instances = [];
     this.scheduler = undefined;
     this.hash = undefined;
+    this.renewCache(undefined);
     this.move('UNAVAILABLE', reason);
     const ms = Math.round(performance.now() - started);
     logger.info({ model: this.model, version: this.version, ms, reason }, 'model version unloaded');

@@ -6,6 +6,7 @@
 import type { ErrorCode } from './errors.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
 import type { VersionState } from './metadata.js';
+import type { CacheOutcome } from './response-cache.js';
 import type { RunTrace } from './trace.js';
 
 export type { RequestTrace, RunTrace } from './trace.js';
@@ -21,6 +22,8 @@ export interface VersionObserver {
   ran(samples: number, seconds: number, requests: number): void;
   /** A run that served traced requests ended (after `ran`). */
   tracedRun?(run: RunTrace): void;
+  /** A request met the response cache: answered from it, coalesced into an identical request's run, or missed. */
+  cache?(outcome: CacheOutcome): void;
   /** A shadow version's outputs compared with the answering version's: rows compared by argmax and how many agreed. */
   compared?(against: number, rows: number, agreeingRows: number): void;
 }

@@ -10,6 +10,8 @@ import { silentLogger, type Logger } from './logger.js';
 import type { ModelMetadata, ModelStatus, VersionState } from './metadata.js';
 import { ModelVersion } from './model-version.js';
 import type { InferenceObserver, Outcome } from './observer.js';
+import { responseCacheKey, type ResponseCacheStats } from './response-cache.js';
+import type { SharedCacheFactory, SharedCacheTier } from './response-cache-types.js';
 import { checkModelName, ModelRepository, parseVersion, type LayoutProblem, type ModelEntry } from './repository.js';
 import { RegisteredModel } from './registry-model.js';
 import { checkRouting, type EffectiveRouting, type Routing } from './router.js';
@@ -66,6 +68,8 @@ export interface RegistryOptions {
   inlineMaxUs?: number;
   /** Hears of every request answered and every version's runs (metrics, traces, drift). Default none. */
   observer?: InferenceObserver;
+  /** Makes the shared tier of a `response_cache.shared` URL (the server's Redis tier); without it such a cache stays local. */
+  sharedCache?: SharedCacheFactory;
 }
 
 /**
@@ -130,6 +134,18 @@ export class ModelRegistry {
   /** Requests taken by `infer` and not answered yet. */
   private requestsInFlight = 0;
   private readonly observer: InferenceObserver | undefined;
+  private readonly sharedCacheFactory: SharedCacheFactory | undefined;
+  /** Shared cache tiers by URL, one for every version that names it. */
+  private readonly sharedTiers = new Map<string, SharedCacheTier>();
+  private readonly sharedTier = (url: string): SharedCacheTier | undefined => {
+    if (this.sharedCacheFactory === undefined) return undefined;
+    let tier = this.sharedTiers.get(url);
+    if (tier === undefined) {
+      tier = this.sharedCacheFactory(url);
+      this.sharedTiers.set(url, tier);
+    }
+    return tier;
+  };
   /** The version the last `enqueue` routed to, read when it throws (observer only). */
   private picked: number | undefined;
 
@@ -140,6 +156,7 @@ export class ModelRegistry {
     this.controlMode = options.controlMode ?? 'none';
     this.loadModels = options.loadModels ?? [];
     this.observer = options.observer;
+    this.sharedCacheFactory = options.sharedCache;
     this.loadSlots = new Semaphore(Math.max(1, options.loadConcurrency ?? availableParallelism()));
     this.repository = new ModelRepository(options.repository);
     this.logger = options.logger ?? silentLogger;
@@ -217,7 +234,7 @@ export class ModelRegistry {
     const why = this.controlMode === 'on-demand' ? 'not loaded yet: loads on its first request (model control mode on-demand)' : 'not loaded (model control mode explicit: LoadModel loads it)';
     for (const v of entry.versions) {
       if (record.versions.has(v)) continue;
-      const slot = new ModelVersion(entry.name, v, () => this.changed(entry.name), this.observer);
+      const slot = new ModelVersion(entry.name, v, () => this.changed(entry.name), this.observer, this.sharedTier as (url: string) => SharedCacheTier);
       slot.reason = why;
       record.versions.set(v, slot);
     }
@@ -420,7 +437,7 @@ export class ModelRegistry {
       this.logger.error({ model: name, reason: record.configError }, 'model config is invalid');
     }
     for (const v of onDisk) {
-      if (!record.versions.has(v)) record.versions.set(v, new ModelVersion(name, v, () => this.changed(name), this.observer));
+      if (!record.versions.has(v)) record.versions.set(v, new ModelVersion(name, v, () => this.changed(name), this.observer, this.sharedTier as (url: string) => SharedCacheTier));
     }
     const wanted = parseVersion(name, version);
     if (wanted !== undefined && !onDisk.includes(wanted)) {
@@ -478,7 +495,7 @@ export class ModelRegistry {
     this.requestsInFlight++;
     const observer = this.observer;
     const started = observer === undefined ? 0 : performance.now();
-    let queued: { version: number; answer: Promise<NamedTensor[]> };
+    let queued: Queued;
     try {
       this.picked = undefined;
       queued = this.enqueue(request);
@@ -492,11 +509,12 @@ export class ModelRegistry {
       if (observer !== undefined) this.observe(request, this.picked, outcomeOf(error), started);
       return Promise.reject(error as Error);
     }
-    const { version, answer } = queued;
+    const { version, answer, cached } = queued;
     return answer.then(
       (outputs) => {
         this.requestsInFlight--;
-        const response = { model: request.model, version, id: request.id ?? '', outputs };
+        const response: InferenceResponse = { model: request.model, version, id: request.id ?? '', outputs };
+        if (cached?.value === true) response.cached = true;
         if (observer !== undefined) this.observe(request, version, 'OK', started, response);
         return response;
       },
@@ -548,7 +566,7 @@ export class ModelRegistry {
     const timeoutUs = request.timeoutUs || this.models.get(name)?.config.dynamic_batching?.default_queue_timeout_us || 0;
     const deadline = Math.min(request.deadline ?? Infinity, timeoutUs > 0 ? Date.now() + timeoutUs / 1000 : Infinity);
     this.demandWaiters.set(name, (this.demandWaiters.get(name) ?? 0) + 1);
-    let queued: { version: number; answer: Promise<NamedTensor[]> };
+    let queued: Queued;
     try {
       for (;;) {
         await waitWithin(this.demandLoad(name, version), deadline, request.signal, `model '${name}' is loading on demand and was not ready by the request's deadline`);
@@ -568,7 +586,7 @@ export class ModelRegistry {
       }
     }
     const outputs = await queued.answer;
-    return { model: name, version: queued.version, id: request.id ?? '', outputs };
+    return { model: name, version: queued.version, id: request.id ?? '', outputs, ...(queued.cached?.value === true ? { cached: true } : {}) };
   }
 
   /** The on-demand load of a model (a version, if named) under way, or a new one. */
@@ -586,7 +604,7 @@ export class ModelRegistry {
   }
 
   /** Validates `request`, queues it on the version that answers it (and a copy on a shadow); throws for a request it refuses. */
-  private enqueue(request: InferenceRequest): { version: number; answer: Promise<NamedTensor[]> } {
+  private enqueue(request: InferenceRequest): Queued {
     const record = this.record(request.model);
     record.lastUsed = ++this.clock;
     const slot = record.pick(request.version, request.routingKey);
@@ -604,10 +622,36 @@ export class ModelRegistry {
       priority: request.priority,
       trace: request.trace,
     };
-    const answer = scheduler.enqueue(job);
+    const cache = slot.cache;
+    let answer: Promise<NamedTensor[]>;
+    let cached: { value: boolean } | undefined;
+    if (cache === undefined || slot.fileDigest === undefined) answer = scheduler.enqueue(job);
+    else {
+      // Routed first: the key names the version and its file, so no other version's answer can come back.
+      const key = responseCacheKey(record.name, slot.version, slot.fileDigest, request.inputs, outputs);
+      // A run shared by identical requests has no deadline of its own and stops once all of them gave up.
+      const found = cache.answer(key, job, (shared) => scheduler.enqueue(shared === undefined ? job : { ...job, deadline: undefined, signal: shared }));
+      slot.stats.observer?.cache?.(found.outcome);
+      const flag = { value: false };
+      cached = flag;
+      const started = performance.now();
+      // A request answered without a run of its own is counted here; one that ran, by the scheduler.
+      const counted = (ok: boolean): void => slot.stats.request(ok, (performance.now() - started) * 1000);
+      answer = found.answer.then(
+        (a) => {
+          flag.value = a.cached;
+          if (a.cached || found.outcome === 'coalesced') counted(true);
+          return a.outputs;
+        },
+        (error: unknown) => {
+          if (found.outcome === 'coalesced') counted(false);
+          throw error;
+        },
+      );
+    }
     const shadow = request.version === undefined || request.version === '' ? record.shadowFor(slot.version) : undefined;
     if (shadow !== undefined) this.shadow(record, shadow, slot.version, job, answer);
-    return { version: slot.version, answer };
+    return { version: slot.version, answer, ...(cached !== undefined ? { cached } : {}) };
   }
 
   /** Runs a copy of a request on the shadow version and records how its outputs compare; never fails the request. */
@@ -665,7 +709,8 @@ export class ModelRegistry {
     for (const [model, record] of this.models) {
       for (const slot of record.versions.values()) {
         const scheduler = slot.scheduler;
-        loads.push({ model, version: slot.version, state: slot.state, queued: scheduler?.queued ?? 0, inflight: scheduler?.inflight ?? 0 });
+        const cache = slot.cache?.stats();
+        loads.push({ model, version: slot.version, state: slot.state, queued: scheduler?.queued ?? 0, inflight: scheduler?.inflight ?? 0, ...(cache !== undefined ? { cache } : {}) });
       }
     }
     return loads;
@@ -681,13 +726,19 @@ export class ModelRegistry {
     const names = name === undefined || name === '' ? [...this.models.keys()].sort() : [this.record(name).name];
     return names.flatMap((model) => {
       const slots = this.models.get(model)!.slots(version);
-      return slots.sort((a, b) => a.version - b.version).map((slot) => slot.stats.snapshot(model, slot.version));
+      return slots.sort((a, b) => a.version - b.version).map((slot) => {
+        const snapshot = slot.stats.snapshot(model, slot.version);
+        const cache = slot.cache?.stats();
+        return cache === undefined ? snapshot : { ...snapshot, cache };
+      });
     });
   }
 
   /** Unloads every model, then closes the backend if the registry made it. */
   async close(): Promise<void> {
     await Promise.all([...this.models.keys()].map((name) => this.unload(name)));
+    await Promise.all([...this.sharedTiers.values()].map((tier) => tier.close()));
+    this.sharedTiers.clear();
     if (this.ownsBackend) await this.backend.close?.();
   }
 
@@ -762,6 +813,13 @@ class LoadProgress {
   }
 }
 
+/** A request queued (or answered from the cache): its version, its answer, and whether that came from the cache (known once it settles). */
+interface Queued {
+  version: number;
+  answer: Promise<NamedTensor[]>;
+  cached?: { value: boolean };
+}
+
 /** One version's state and load, as `versionLoads` reports it. */
 export interface VersionLoad {
   model: string;
@@ -769,6 +827,8 @@ export interface VersionLoad {
   state: VersionState;
   queued: number;
   inflight: number;
+  /** The response cache's counters, when the version has one. */
+  cache?: ResponseCacheStats;
 }
 
 /** The outcome a failure is reported as: the status the server answers it with (INTERNAL for what is not a ModelServeError). */

@@ -1,5 +1,6 @@
 import type { OutputAgreement } from './compare-outputs.js';
 import type { VersionObserver } from './observer.js';
+import type { ResponseCacheStats } from './response-cache.js';
 import { build, type Histogram } from 'hdr-histogram-js';
 
 /** A distribution of durations in microseconds. */
@@ -45,6 +46,8 @@ export interface VersionStatistics {
   lastInferenceMs: number;
   /** For a shadow version: how its outputs compared with those of the versions that answered. */
   comparisons: VersionComparison[];
+  /** The response cache's counters, when the version has one. */
+  cache?: ResponseCacheStats;
 }
 
 /** A shadow version's outputs against another version's, over the requests both ran. */

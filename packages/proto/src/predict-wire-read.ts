@@ -19,6 +19,8 @@ export interface ParsedPredictResponse {
   model_version: string;
   id: string;
   outputs: ParsedRawTensor[];
+  /** The server answered from its response cache (false, proto3's default, when the field is absent). */
+  cached: boolean;
 }
 
 /** Thrown for bytes that are not a valid message. */
@@ -212,9 +214,13 @@ export function parsePredictRequest(bytes: Uint8Array): ParsedPredictRequest | u
  */
 export function parsePredictResponse(bytes: Uint8Array): ParsedPredictResponse | undefined {
   const r = readerOf(bytes);
-  const response: ParsedPredictResponse = { model_name: '', model_version: '', id: '', outputs: [] };
+  const response: ParsedPredictResponse = { model_name: '', model_version: '', id: '', outputs: [], cached: false };
   while (r.offset < r.end) {
     r.nextKey();
+    if (r.field === 5 && r.wireType === 0) {
+      response.cached = r.varint() !== 0;
+      continue;
+    }
     const head = readHeadField(r, response, response.outputs);
     if (head === undefined) return undefined;
     if (!head) r.skip(r.wireType, r.field);

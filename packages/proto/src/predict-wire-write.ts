@@ -170,6 +170,8 @@ export function serializePredictRequest(request: RawPredictRequest): Buffer {
 
 /** A PredictResponse as the server builds it: outputs with raw contents, or typed ones. */
 export interface PredictResponseLike extends MessageHead {
+  /** Answered from the response cache (field 5). */
+  cached?: boolean;
   outputs: ReadonlyArray<{ name: string; datatype: string; shape: readonly number[]; contents?: unknown; raw_contents?: Uint8Array }>;
 }
 
@@ -184,9 +186,11 @@ export function serializePredictResponse(response: PredictResponseLike): Buffer 
   const outputs = rawOutputs(response);
   if (outputs === undefined) return undefined;
   const head = new HeadSizes(response, outputs);
-  const w = new Writer(Buffer.allocUnsafe(head.size));
+  const size = head.size + (response.cached === true ? 2 : 0);
+  const w = new Writer(Buffer.allocUnsafe(size));
   head.write(w, response, outputs);
-  if (w.offset !== head.size) throw new Error(`serializePredictResponse: wrote ${w.offset} bytes, sized ${head.size}`);
+  if (response.cached === true) w.varintField(5, 1);
+  if (w.offset !== size) throw new Error(`serializePredictResponse: wrote ${w.offset} bytes, sized ${size}`);
   return w.buffer;
 }
 
@@ -207,14 +211,16 @@ export function serializePredictStreamResponse(message: PredictStreamResponseLik
   const outputs = rawOutputs(response);
   if (outputs === undefined) return undefined;
   const head = new HeadSizes(response, outputs);
+  const inner = head.size + (response.cached === true ? 2 : 0);
   const idBytes = Buffer.byteLength(message.id);
   // The response field is written even when empty: it is a oneof member, so its presence says which.
-  const size = (idBytes > 0 ? lengthDelimitedSize(idBytes) : 0) + lengthDelimitedSize(head.size);
+  const size = (idBytes > 0 ? lengthDelimitedSize(idBytes) : 0) + lengthDelimitedSize(inner);
   const w = new Writer(Buffer.allocUnsafe(size));
   w.string(1, message.id, idBytes);
   w.buffer[w.offset++] = key(2, LEN);
-  w.varint(head.size);
+  w.varint(inner);
   head.write(w, response, outputs);
+  if (response.cached === true) w.varintField(5, 1);
   if (w.offset !== size) throw new Error(`serializePredictStreamResponse: wrote ${w.offset} bytes, sized ${size}`);
   return w.buffer;
 }

@@ -77,6 +77,7 @@ describe('parsePredictResponse', () => {
     model_version: text,
     id: text,
     outputs: fc.array(fc.record({ name: text, datatype: text, shape: dims, raw_contents: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) }), { maxLength: 4 }),
+    cached: fc.boolean(),
   });
 
   it('reads what protobufjs writes as proto-loader reads it, shape dims as numbers (1,000 random responses)', () => {
@@ -97,7 +98,7 @@ describe('parsePredictResponse', () => {
   it('skips fields it does not know', () => {
     // field 9 (varint), field 10 (fixed64), field 11 (bytes), field 12 (fixed32), then model_name.
     const unknown = Buffer.from([0x48, 0x96, 0x01, 0x51, 1, 2, 3, 4, 5, 6, 7, 8, 0x5a, 2, 0xff, 0xff, 0x65, 1, 2, 3, 4, 0x0a, 1, 0x6d]);
-    expect(parsePredictResponse(unknown)).toEqual({ model_name: 'm', model_version: '', id: '', outputs: [] });
+    expect(parsePredictResponse(unknown)).toEqual({ model_name: 'm', model_version: '', id: '', outputs: [], cached: false });
     // A group (field 9: start 0x4b, a varint inside, end 0x4c) is skipped as protobufjs skips it.
     const group = Buffer.from([0x4b, 0x08, 0x01, 0x4c, 0x0a, 1, 0x6d]);
     expect(parsePredictResponse(group)).toEqual(predict.responseDeserialize(group));
@@ -162,7 +163,7 @@ describe('parsePredictRequest', () => {
 
 describe('serializePredictResponse', () => {
   it('writes what proto-loader reads back as the same response (1,000 random responses)', () => {
-    const response = fc.record({ model_name: text, model_version: text, id: text, outputs: fc.array(rawTensor, { maxLength: 4 }) });
+    const response = fc.record({ model_name: text, model_version: text, id: text, outputs: fc.array(rawTensor, { maxLength: 4 }), cached: fc.boolean() });
     fc.assert(
       fc.property(response, (r) => {
         const read = predict.responseDeserialize(serializePredictResponse({ ...r, outputs: r.outputs.map((t) => ({ ...t, contents: null })) })!) as { outputs: Array<Record<string, unknown>> };
@@ -171,6 +172,7 @@ describe('serializePredictResponse', () => {
           model_version: r.model_version,
           id: r.id,
           outputs: r.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, raw: [...t.raw_contents] })),
+          cached: r.cached,
         });
       }),
       { numRuns: 1000, seed: 20261124 },

@@ -74,6 +74,12 @@ export function toWireStatistics(s: VersionStatistics): WireVersionStatistics {
       argmax_agreement: c.argmaxAgreement ?? -1,
       mean_abs_diff: c.meanAbsDiff ?? -1,
     })),
+    cache_hits: s.cache?.hits ?? 0,
+    cache_misses: s.cache?.misses ?? 0,
+    cache_coalesced: s.cache?.coalesced ?? 0,
+    cache_evictions: s.cache?.evictions ?? 0,
+    cache_entries: s.cache?.entries ?? 0,
+    cache_bytes: s.cache?.bytes ?? 0,
   };
 }
 

@@ -55,5 +55,6 @@ export function toPredictResponse(response: InferenceResponse, encoding: OutputE
     model_version: String(response.version),
     id: response.id,
     outputs: response.outputs.map((t) => encodeTensor(t, encoding)),
+    ...(response.cached === true ? { cached: true } : {}),
   };
 }

@@ -77,6 +77,8 @@ export function toModelInferResponse(response: InferenceResponse): oip.ModelInfe
     id: response.id,
     outputs: response.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(String) })),
     raw_output_contents: response.outputs.map(encodeRawTensorData),
+    // Triton's clients read response parameters as they come; "cached" says the outputs came from the response cache.
+    ...(response.cached === true ? { parameters: { cached: { bool_param: true } } } : {}),
   };
 }
 
@@ -185,8 +187,8 @@ export function toModelStatistics(s: VersionStatistics): oip.ModelStatistics {
       compute_input: duration(s.requestCount, 0),
       compute_infer: duration(s.requestCount, s.computeTotalUs),
       compute_output: duration(s.requestCount, 0),
-      cache_hit: duration(0, 0),
-      cache_miss: duration(0, 0),
+      cache_hit: duration(s.cache?.hits ?? 0, (s.cache?.hitNs ?? 0) / 1000),
+      cache_miss: duration(s.cache?.misses ?? 0, (s.cache?.missNs ?? 0) / 1000),
     },
     batch_stats: s.batchSizes.map((b) => ({
       batch_size: String(b.batchSize),

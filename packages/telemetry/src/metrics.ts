@@ -78,6 +78,7 @@ interface VersionChildren {
   batchSize: HistogramChild;
   samples: CounterChild;
   runs: CounterChild;
+  cache: Map<string, CounterChild>;
   triton: TritonChildren | undefined;
 }
 
@@ -110,6 +111,7 @@ export class Metrics implements InferenceObserver {
   private readonly batchSize: Histogram<'model' | 'version'>;
   private readonly shadowCompared: Counter<'model' | 'version' | 'against'>;
   private readonly shadowAgreeing: Counter<'model' | 'version' | 'against'>;
+  private readonly cacheRequests: Counter<'model' | 'version' | 'result'>;
   private readonly callsStarted: Counter<'grpc_method'>;
   private readonly callDuration: Histogram<'grpc_method' | 'grpc_status'>;
   private readonly triton: Record<'success' | 'failure' | 'count' | 'execCount' | 'requestUs' | 'queueUs' | 'computeUs', Counter<string>> | undefined;
@@ -132,6 +134,37 @@ export class Metrics implements InferenceObserver {
     this.batchSize = new Histogram({ name: 'modelserve_inference_batch_size', help: 'Samples per model run.', labelNames: mv, buckets: [...batchBuckets], registers });
     this.shadowCompared = new Counter({ name: 'modelserve_shadow_rows_compared_total', help: 'Output rows of a shadow version compared by argmax with the answering version.', labelNames: [...mv, 'against'], registers });
     this.shadowAgreeing = new Counter({ name: 'modelserve_shadow_rows_agreeing_total', help: 'Compared rows whose argmax agreed.', labelNames: [...mv, 'against'], registers });
+    this.cacheRequests = new Counter({ name: 'modelserve_cache_requests_total', help: 'Requests that met the response cache: result hit (answered from it, here or from the shared tier), coalesced (waited for an identical request\'s run) or miss.', labelNames: [...mv, 'result'], registers });
+    new Gauge({
+      name: 'modelserve_cache_bytes',
+      help: 'Bytes the response cache of a model version holds (elements and per-entry overhead).',
+      labelNames: mv,
+      registers,
+      collect() {
+        this.reset();
+        for (const load of source()?.versionLoads() ?? []) if (load.cache !== undefined) this.set({ model: load.model, version: String(load.version) }, load.cache.bytes);
+      },
+    });
+    new Gauge({
+      name: 'modelserve_cache_entries',
+      help: 'Entries in the response cache of a model version.',
+      labelNames: mv,
+      registers,
+      collect() {
+        this.reset();
+        for (const load of source()?.versionLoads() ?? []) if (load.cache !== undefined) this.set({ model: load.model, version: String(load.version) }, load.cache.entries);
+      },
+    });
+    new Counter({
+      name: 'modelserve_cache_evictions_total',
+      help: 'Entries the response cache of a model version evicted to stay within max_bytes.',
+      labelNames: mv,
+      registers,
+      collect() {
+        this.reset();
+        for (const load of source()?.versionLoads() ?? []) if (load.cache !== undefined) this.inc({ model: load.model, version: String(load.version) }, load.cache.evictions);
+      },
+    });
     this.callsStarted = new Counter({ name: 'grpc_server_call_started_total', help: 'gRPC calls started (gRFC A66).', labelNames: ['grpc_method'], registers });
     this.callDuration = new Histogram({ name: 'grpc_server_call_duration_seconds', help: 'gRPC call duration, end to end (gRFC A66).', labelNames: ['grpc_method', 'grpc_status'], buckets: [...durationBuckets], registers });
     // The gauges read the registry at scrape time (their `collect` runs with the gauge as `this`).
@@ -246,6 +279,14 @@ export class Metrics implements InferenceObserver {
           children.triton.computeUs.inc(seconds * 1e6 * requests);
         }
       },
+      cache: (outcome) => {
+        let counter = children.cache.get(outcome);
+        if (counter === undefined) {
+          counter = this.cacheRequests.labels({ ...children.labels, result: outcome });
+          children.cache.set(outcome, counter);
+        }
+        counter.inc();
+      },
       compared: (against, rows, agreeingRows) => {
         const labels = { ...children.labels, against: String(against) };
         this.shadowCompared.inc(labels, rows);
@@ -335,6 +376,7 @@ export class Metrics implements InferenceObserver {
       batchSize: this.batchSize.labels(labels),
       samples: this.samples.labels(labels),
       runs: this.runs.labels(labels),
+      cache: new Map(),
       triton:
         this.triton === undefined
           ? undefined

@@ -9,11 +9,13 @@ export function combineObservers(...observers: Array<InferenceObserver | undefin
       const parts = list.map((o) => o.version(model, version));
       const traced = parts.filter((p) => p.tracedRun !== undefined);
       const compared = parts.filter((p) => p.compared !== undefined);
+      const cached = parts.filter((p) => p.cache !== undefined);
       const combined: VersionObserver = {
         queued: (seconds) => parts.forEach((p) => p.queued(seconds)),
         ran: (samples, seconds, requests) => parts.forEach((p) => p.ran(samples, seconds, requests)),
       };
       if (traced.length > 0) combined.tracedRun = (run) => traced.forEach((p) => p.tracedRun!(run));
+      if (cached.length > 0) combined.cache = (outcome) => cached.forEach((p) => p.cache!(outcome));
       if (compared.length > 0) combined.compared = (against, rows, agreeing) => compared.forEach((p) => p.compared!(against, rows, agreeing));
       return combined;
     },

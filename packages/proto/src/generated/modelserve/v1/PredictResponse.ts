@@ -9,6 +9,7 @@ export interface PredictResponse {
   'model_version'?: (string);
   'id'?: (string);
   'outputs'?: (_modelserve_v1_Tensor)[];
+  'cached'?: (boolean);
 }
 
 export interface PredictResponse__Output {
@@ -16,4 +17,5 @@ export interface PredictResponse__Output {
   'model_version': (string);
   'id': (string);
   'outputs': (_modelserve_v1_Tensor__Output)[];
+  'cached': (boolean);
 }

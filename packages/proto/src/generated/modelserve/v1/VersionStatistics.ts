@@ -18,6 +18,12 @@ export interface VersionStatistics {
   'queue_us'?: (_modelserve_v1_Distribution | null);
   'compute_us'?: (_modelserve_v1_Distribution | null);
   'comparisons'?: (_modelserve_v1_VersionComparison)[];
+  'cache_hits'?: (number | string | Long);
+  'cache_misses'?: (number | string | Long);
+  'cache_coalesced'?: (number | string | Long);
+  'cache_evictions'?: (number | string | Long);
+  'cache_entries'?: (number | string | Long);
+  'cache_bytes'?: (number | string | Long);
 }
 
 export interface VersionStatistics__Output {
@@ -31,4 +37,10 @@ export interface VersionStatistics__Output {
   'queue_us': (_modelserve_v1_Distribution__Output | null);
   'compute_us': (_modelserve_v1_Distribution__Output | null);
   'comparisons': (_modelserve_v1_VersionComparison__Output)[];
+  'cache_hits': (string);
+  'cache_misses': (string);
+  'cache_coalesced': (string);
+  'cache_evictions': (string);
+  'cache_entries': (string);
+  'cache_bytes': (string);
 }
