@@ -18,3 +18,5 @@ export { inferenceService, serverExtensions, serverName, serverVersion } from '.
 export type { InferenceServiceOptions } from './inference-service.js';
 export { ServerHealth } from './health.js';
 export { ServerStatsRecorder } from './server-stats.js';
+export { redisSharedCache } from './shared-cache-redis.js';
+export type { RedisSharedCacheOptions } from './shared-cache-redis.js';

@@ -19,6 +19,7 @@ import { predictWireService } from './predict-wire-service.js';
 import { serveCallsDirectly } from './direct-calls.js';
 import { directCallsFromEnv } from './direct-calls-env.js';
 import { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.js';
+import { redisSharedCache } from './shared-cache-redis.js';
 
 /** Options of `startServer`; all but the repository have defaults. */
 export interface ServerOptions {
@@ -219,6 +220,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.inlineMaxUs !== undefined ? { inlineMaxUs: options.inlineMaxUs } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
     ...(observer !== undefined ? { observer } : {}),
+    // A response_cache with `shared:` keeps its entries in Redis too (one connection per URL).
+    sharedCache: (url) => redisSharedCache(url, { logger }),
   });
   metrics?.attach(registry);
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
