@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { Command, Option } from 'commander';
+import { cacheLines, runCache, summarizeCache } from './cache.js';
 import { choices, integer, integers, positive, seconds, words } from './args.js';
 import { chooseDriver } from './driver.js';
 import { formatBytes } from './format.js';
@@ -70,6 +71,9 @@ const program = new Command('modelserve-bench')
   .option('--overload-rss-growth-mib <n>', `overload mode: the server's peak RSS may exceed its idle RSS by at most this (default ${OVERLOAD_RSS_GROWTH_MIB})`, integer(1))
   .option('--observability', 'observability overhead mode instead: four servers side by side on the MLP (nothing on, metrics, tracing at ratio 0.001, drift at sample_rate 0.1), -c in flight (default 64), --observability-rounds rounds of one window each (default 2 s here, warm-up 0.5 s), order rotating; each feature\'s req/s over the plain server\'s in the same round, median and range, against its target')
   .option('--observability-rounds <n>', 'observability mode: rounds (default 8)', integer(1))
+  .option('--cache', 'response cache mode instead (issue 18): slowMlp (~2 ms per run, batching off) with response_cache on and off side by side, -c in flight (default 64), --cache-rounds rounds (windows: default 2 s here, warm-up 0.5 s, order rotating): Zipf(1.1) and all-distinct throughput on/off, 64 identical requests at once (runs and answers), and a Redis shared tier with 2 replicas behind the SDK against 1 replica (hit ratio); PASS/FAIL per target')
+  .option('--cache-rounds <n>', 'cache mode: rounds (default 5)', integer(1))
+  .option('--cache-inputs <n>', 'cache mode: distinct inputs of the Zipf workload (default 10000)', integer(1))
   .option('--many-models', 'many-models mode instead: --many-count tiny models on one server (and their first alone on another): time until every version is READY, RSS and threads then, marginal RSS per version, and in alternating rounds the first model alone, the same model hot among the idle others, and equal traffic over 100 of them (windows: --duration, default 3 s here; --warmup, default 0.5 s)')
   .option('--many-count <n>', 'many-models mode: models in the repository (default 1000; today\'s server takes ~11 MiB per model, so try 50)', integer(2))
   .option('--many-server-args <args>', 'many-models mode: arguments passed to `modelserve serve` verbatim, split on spaces, e.g. "--no-exit-on-error" (default none)', words)
@@ -134,6 +138,30 @@ async function observabilityMode(opts: BenchOptions & { files: boolean }, rounds
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 
+/** `--cache`: its own rounds and report (see cache.ts). */
+async function cacheMode(opts: BenchOptions & { files: boolean }, rounds: number, inputs: number): Promise<void> {
+  const started = Date.now();
+  const explicit = (name: string): boolean => program.getOptionValueSource(name) === 'cli';
+  const windowed = { ...opts, durationMs: explicit('duration') ? opts.durationMs : 2000, warmupMs: explicit('warmup') ? opts.warmupMs : 500, concurrency: explicit('concurrency') ? opts.concurrency : [64] };
+  const inFlight = windowed.concurrency.at(-1) ?? 64;
+  const run = await runCache(windowed, {
+    rounds,
+    inputs,
+    onWindow: (w) => process.stderr.write(`  round ${w.round + 1}/${rounds} ${w.workload} cache ${w.cache}: ${Math.round(w.requestsPerSecond).toLocaleString('en-US')} req/s, p99 ${w.p99Ms.toFixed(2)} ms${w.hitRatio === undefined ? '' : `, hit ratio ${w.hitRatio.toFixed(3)}`}${w.errors > 0 ? `, ${w.errors} errors` : ''}\n`),
+    onNote: (line) => process.stderr.write(`  ${line}\n`),
+  });
+  const verdicts = summarizeCache(run);
+  const lines = cacheLines(run, verdicts, inFlight, rounds, inputs);
+  if (opts.files) {
+    await mkdir(opts.outDir, { recursive: true });
+    const file = join(opts.outDir, `cache-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify({ startedAt: new Date(started).toISOString(), inFlight, rounds, inputs, machine: machine(), ...run, verdicts }, null, 2)}\n`);
+    lines.push(`Wrote ${file}`);
+  }
+  lines.push(`Total time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
 function version(pkg: string): string {
   try {
     return (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
@@ -156,9 +184,13 @@ function machine(): BenchResults['machine'] {
 
 async function main(): Promise<void> {
   const opts = options();
-  const flags = program.opts<{ observability?: boolean; observabilityRounds?: number }>();
+  const flags = program.opts<{ observability?: boolean; observabilityRounds?: number; cache?: boolean; cacheRounds?: number; cacheInputs?: number }>();
   if (flags.observability === true) {
     await observabilityMode(opts, flags.observabilityRounds ?? 8);
+    return;
+  }
+  if (flags.cache === true) {
+    await cacheMode(opts, flags.cacheRounds ?? 5, flags.cacheInputs ?? 10_000);
     return;
   }
   const started = Date.now();

@@ -23,3 +23,5 @@ export { datatypes, DATATYPES_MODEL_TYPES } from './datatypes.js';
 export { writeDemoRepository, demoModels, demoMlp, demoCnn, demoTinyMlp, type DemoModel, type DemoModelName } from './demo-repository.js';
 /** Many small FP32 models of varied operators, one per index, and a repository writer for a thousand of them. */
 export { tinyModel, tinyModelName, writeManyModelRepository, TINY_KINDS, DEFAULT_TINY_CONFIG, type TinyKind, type TinyModel, type ManyModelRepositoryOptions } from './tiny-zoo.js';
+/** A deep MLP with one shared hidden matrix: ~2 ms per batch-1 run, 64 inputs, 10 outputs, ~1.2 MB. */
+export { slowMlp, SLOW_MLP_LAYERS, type SlowMlpOptions } from './slow.js';
