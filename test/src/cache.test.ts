@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/eventually.js';
 import { put } from './support/fixtures.js';
 import { startTestServer, unary, type TestServer } from './support/server.js';
-import { fp32, maxAbsDiff, output, sampleValues, wire } from './support/tensors.js';
+import { datatypeSamples, fp32, maxAbsDiff, output, sampleValues, wire } from './support/tensors.js';
 
 let t: TestServer;
 let root: string;
@@ -40,24 +40,9 @@ afterAll(async () => {
 const predict = (request: object) => unary<PredictResponse__Output>((cb) => t.predictor.Predict(request, cb));
 const statistics = async (name: string, version: string): Promise<VersionStatistics__Output> =>
   (await unary<{ versions: VersionStatistics__Output[] }>((cb) => t.admin.GetModelStatistics({ name, version }, cb))).versions[0]!;
-const text = (s: string) => new TextEncoder().encode(s);
 
 /** One input per datatype of the `datatypes` model (an Identity per type). */
-const inputs: DecodedTensor[] = [
-  { name: 'in_bool', datatype: 'BOOL', shape: [3], data: Uint8Array.of(1, 0, 1) },
-  { name: 'in_uint8', datatype: 'UINT8', shape: [3], data: Uint8Array.of(0, 128, 255) },
-  { name: 'in_uint16', datatype: 'UINT16', shape: [3], data: Uint16Array.of(0, 300, 65535) },
-  { name: 'in_uint32', datatype: 'UINT32', shape: [3], data: Uint32Array.of(0, 70000, 4294967295) },
-  { name: 'in_uint64', datatype: 'UINT64', shape: [3], data: BigUint64Array.of(0n, 2n ** 53n + 1n, 2n ** 64n - 1n) },
-  { name: 'in_int8', datatype: 'INT8', shape: [3], data: Int8Array.of(-128, 0, 127) },
-  { name: 'in_int16', datatype: 'INT16', shape: [3], data: Int16Array.of(-32768, 1, 32767) },
-  { name: 'in_int32', datatype: 'INT32', shape: [3], data: Int32Array.of(-(2 ** 31), 7, 2 ** 31 - 1) },
-  { name: 'in_int64', datatype: 'INT64', shape: [3], data: BigInt64Array.of(-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n) },
-  { name: 'in_float16', datatype: 'FP16', shape: [3], data: Uint16Array.of(0x3c00, 0xc100, 0x7bff) },
-  { name: 'in_float32', datatype: 'FP32', shape: [3], data: Float32Array.of(-1.5, 3.4028234663852886e38, 1e-45) },
-  { name: 'in_float64', datatype: 'FP64', shape: [3], data: Float64Array.of(Math.PI, -Number.MAX_VALUE, 5e-324) },
-  { name: 'in_string', datatype: 'BYTES', shape: [3], data: [text('hello'), text(''), text('naïve ✓')] },
-];
+const inputs: DecodedTensor[] = datatypeSamples.map((s) => s.tensor(`in_${s.onnx}`));
 
 /** Each output's raw bytes, for byte-for-byte comparison. */
 function rawBytes(response: PredictResponse__Output): Record<string, number[]> {

@@ -57,11 +57,12 @@ export class OnnxRuntimeBackend implements Backend {
   }
 
   /**
-   * Whether a run expected to take `micros` may go inline now: inline is on, the run is expected
-   * within `inlineMaxUs` (it blocks the event loop that long) and no other request is in flight.
+   * Whether `session`'s run of `wire` (for `outputs` outputs) may go inline now: inline is on, no
+   * other request is in flight, and the run is expected within `inlineMaxUs` (it blocks the event
+   * loop that long). The cheap checks come first: under load the size is never computed.
    */
-  mayRunInline(micros: () => number): boolean {
-    return this.inlineMaxUs > 0 && this.pool.inflight === 0 && this.alone() && micros() <= this.inlineMaxUs;
+  mayRunInline(session: PoolSession, wire: readonly WireTensor[], outputs: number): boolean {
+    return this.inlineMaxUs > 0 && this.pool.inflight === 0 && this.alone() && session.expectedMicros(encodedSize(wire, outputs)) <= this.inlineMaxUs;
   }
 
   /** The pool thread an instance of this backend lives on (tests end it to play a crash). */
@@ -115,7 +116,7 @@ class OnnxRuntimeInstance implements ModelInstance {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (this.backend.mayRunInline(() => this.session.expectedMicros(encodedSize(wire, wanted.length)))) {
+    if (this.backend.mayRunInline(this.session, wire, wanted.length)) {
       if (this.inline !== undefined) return this.runInline(inputs, outputs);
       this.openInline();
     }

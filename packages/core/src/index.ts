@@ -19,7 +19,7 @@ export { Code, ModelServeError, codeOfStatus, detailsOf, errorCodes, internalErr
 export type { ErrorCode, FromOptions, StatusCode } from './errors.js';
 
 // Tensors and metadata
-export { elementCount } from './tensor.js';
+export { elementCount, numericArrayOf } from './tensor.js';
 export type { DataType, NamedTensor, NumericTensorData, Tensor, TensorData, TensorDataMap } from './tensor.js';
 export { formatShape } from './metadata.js';
 export type { ModelMetadata, ModelSignature, ModelStatus, TensorSpec, VersionState, VersionStatus } from './metadata.js';

@@ -143,11 +143,11 @@ export class ResponseCache {
    * waiting for it has given up; each request still waits within its own deadline and signal.
    */
   answer(key: string, request: Pick<InferenceRequest, 'deadline' | 'signal'>, run: (signal: Cancellation | undefined) => Promise<NamedTensor[]>): { outcome: CacheOutcome; answer: Promise<CachedAnswer> } {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const found = this.lru.get(key);
     if (found !== undefined) {
       this.counts.hits++;
-      this.counts.hitNs += Number(process.hrtime.bigint() - started);
+      this.counts.hitNs += (performance.now() - started) * 1e6;
       return { outcome: 'hit', answer: Promise.resolve({ outputs: found, cached: true }) };
     }
     const flight = this.config.coalesce ? this.flights.get(key) : undefined;
@@ -168,19 +168,19 @@ export class ResponseCache {
   }
 
   /** Looks in the shared tier, else runs; stores a complete answer. Counts a miss, or a shared hit. */
-  private async fetch(key: string, run: () => Promise<NamedTensor[]>, started: bigint): Promise<CachedAnswer> {
+  private async fetch(key: string, run: () => Promise<NamedTensor[]>, started: number): Promise<CachedAnswer> {
     if (this.shared !== undefined) {
       const remote = await this.shared.get(key);
       if (remote !== undefined) {
         this.counts.hits++;
         this.counts.sharedHits++;
-        this.counts.hitNs += Number(process.hrtime.bigint() - started);
+        this.counts.hitNs += (performance.now() - started) * 1e6;
         this.store(key, remote, false);
         return { outputs: remote, cached: true };
       }
     }
     this.counts.misses++;
-    this.counts.missNs += Number(process.hrtime.bigint() - started);
+    this.counts.missNs += (performance.now() - started) * 1e6;
     const outputs = await run();
     this.store(key, outputs, true);
     return { outputs, cached: false };
@@ -196,30 +196,18 @@ export class ResponseCache {
   private follow(flight: Flight, request: Pick<InferenceRequest, 'deadline' | 'signal'>): Promise<CachedAnswer> {
     flight.waiting++;
     const { deadline, signal } = request;
-    let left = false;
-    const leave = (): void => {
-      if (left) return;
-      left = true;
-      if (--flight.waiting === 0) flight.cancellation.cancel();
-    };
-    if (deadline === undefined && signal === undefined) {
-      return flight.answer.finally(() => {
-        left = true;
-        flight.waiting--;
-      });
-    }
+    if (deadline === undefined && signal === undefined) return flight.answer.finally(() => void flight.waiting--);
     return new Promise<CachedAnswer>((resolve, reject) => {
-      const finish = (error: Error | undefined, outputs?: CachedAnswer): void => {
+      let settled = false;
+      const finish = (error: Error | undefined, answer?: CachedAnswer): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (error !== undefined) {
-          leave();
-          reject(error);
-        } else {
-          left = true;
-          flight.waiting--;
-          resolve(outputs!);
-        }
+        // The last request to give up stops the run; one that got its answer leaves it be.
+        if (--flight.waiting === 0 && error !== undefined) flight.cancellation.cancel();
+        if (error !== undefined) reject(error);
+        else resolve(answer!);
       };
       const onAbort = (): void => finish(new ModelServeError('Cancelled', 'request cancelled'));
       const timer = deadline === undefined ? undefined : setTimeout(() => finish(new ModelServeError('DeadlineExceeded', 'the request\'s deadline passed while it waited for an identical request\'s run')), Math.max(0, deadline - Date.now()));
@@ -229,12 +217,8 @@ export class ResponseCache {
       }
       signal?.addEventListener('abort', onAbort);
       flight.answer.then(
-        (outputs) => {
-          if (!left) finish(undefined, outputs);
-        },
-        (error: unknown) => {
-          if (!left) finish(error as Error);
-        },
+        (answer) => finish(undefined, answer),
+        (error: unknown) => finish(error as Error),
       );
     });
   }

@@ -44,6 +44,7 @@ export type NumericTensorData = Exclude<TensorDataMap[DataType], Uint8Array[]>;
 
 /** A numeric datatype's typed array: made of `length` zeros, or as a view on bytes. */
 export interface NumericArrayConstructor<T extends NumericTensorData> {
+  readonly BYTES_PER_ELEMENT: number;
   new (length: number): T;
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
 }

@@ -10,7 +10,7 @@ import { headerOf, type IngressCall } from './ingress-call.js';
 import { assertWellFormed } from './malformed.js';
 import { callStatusOf, serviceErrorOf, type CallStatus } from './status.js';
 import { type OpenStreams, serveStream } from './stream.js';
-import { statusNameOf, type RequestTracing, type TraceOrigin } from './tracing-hooks.js';
+import { statusNameOf, type RequestSpan, type RequestTracing, type TraceOrigin } from './tracing-hooks.js';
 
 /** What a call adds to each of its requests. */
 export interface CallContext {
@@ -57,75 +57,48 @@ export interface InferenceCallOptions {
   tracing?: RequestTracing;
 }
 
-/** The tracer, and a call's method (`modelserve.v1.Predictor/Predict`) and trace headers: read once per call, only when tracing is on. */
-interface CallTracing {
-  tracing: RequestTracing;
-  origin: TraceOrigin;
+/** A call's method (`modelserve.v1.Predictor/Predict`) and trace headers: read once per call, only when tracing is on. */
+function traceOriginOf(call: IngressCall & { getPath(): string }): TraceOrigin {
+  return { method: call.getPath().slice(1), traceparent: headerOf(call, 'traceparent'), tracestate: headerOf(call, 'tracestate') };
 }
 
-function callTracingOf(tracing: RequestTracing, call: IngressCall & { getPath(): string }): CallTracing {
-  return { tracing, origin: { method: call.getPath().slice(1), traceparent: headerOf(call, 'traceparent'), tracestate: headerOf(call, 'tracestate') } };
+/** The span of a request of a call from `origin`, when tracing is on and samples it. */
+function spanOf(tracing: RequestTracing | undefined, origin: TraceOrigin | undefined): RequestSpan | undefined {
+  return tracing === undefined || origin === undefined ? undefined : tracing.startRequest(origin.method, origin.traceparent, origin.tracestate);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs one request through the registry. */
+/**
+ * Runs one request through the registry. A sampled request's `span` (started before decoding)
+ * goes to core with the request and ends with the outcome once the answer is ready.
+ */
 async function infer<Req, Res>(
   registry: ModelRegistry,
   codec: InferenceCodec<Req, Res>,
   request: Req,
   context: CallContext,
   options: InferenceCallOptions,
+  span: RequestSpan | undefined,
 ): Promise<Res> {
   const counter = options.inflight;
   if (counter !== undefined) counter.active++;
+  let core: InferenceRequest | undefined;
+  let response: InferenceResponse | undefined;
   try {
-    const { request: core, encode } = codec.decode(request, context);
-    const response = await registry.infer(core);
+    const decoded = codec.decode(request, context);
+    core = decoded.request;
+    if (span !== undefined) core.trace = span.trace;
+    response = await registry.infer(core);
     if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);
-    return encode(response);
+    const encoded = decoded.encode(response);
+    span?.end(response.model, response.version, 'OK');
+    return encoded;
+  } catch (error) {
+    span?.end(core?.model, response?.version ?? requestedVersion(core), statusNameOf(error));
+    throw error;
   } finally {
     if (counter !== undefined) counter.active--;
-  }
-}
-
-/**
- * `infer` with a span when `tracing` samples the request: started before decoding, handed to core
- * with the request, ended with the outcome once the answer is ready.
- */
-async function tracedInfer<Req, Res>(
-  { tracing, origin }: CallTracing,
-  registry: ModelRegistry,
-  codec: InferenceCodec<Req, Res>,
-  request: Req,
-  context: CallContext,
-  options: InferenceCallOptions,
-): Promise<Res> {
-  const span = tracing.startRequest(origin.method, origin.traceparent, origin.tracestate);
-  if (span === undefined) return infer(registry, codec, request, context, options);
-  let core: InferenceRequest | undefined;
-  let answered: InferenceResponse | undefined;
-  const traced: InferenceCodec<Req, Res> = {
-    decode(wire, callContext) {
-      const decoded = codec.decode(wire, callContext);
-      core = decoded.request;
-      core.trace = span.trace;
-      return {
-        request: core,
-        encode: (response) => {
-          answered = response;
-          return decoded.encode(response);
-        },
-      };
-    },
-  };
-  try {
-    const response = await infer(registry, traced, request, context, options);
-    span.end(answered?.model, answered?.version, 'OK');
-    return response;
-  } catch (error) {
-    span.end(core?.model, answered?.version ?? requestedVersion(core), statusNameOf(error));
-    throw error;
   }
 }
 
@@ -146,9 +119,8 @@ export function serveUnaryInference<Req, Res>(
 ): void {
   const cancellation = new CallCancellation(call);
   const context: CallContext = { deadline: deadlineOf(call), signal: cancellation, routingKey: routingKeyOf(call) };
-  const tracing = options.tracing;
-  const answer = tracing === undefined ? infer(registry, codec, call.request, context, options) : tracedInfer(callTracingOf(tracing, call), registry, codec, call.request, context, options);
-  answer.then(
+  const span = options.tracing === undefined ? undefined : spanOf(options.tracing, traceOriginOf(call));
+  infer(registry, codec, call.request, context, options, span).then(
     (response) => {
       cancellation.finish();
       callback(null, response);
@@ -172,7 +144,7 @@ export function serveStreamInference<Req, Res, StreamRes>(
   const deadline = deadlineOf(call);
   const routingKey = routingKeyOf(call);
   // Every message of the stream gets a span continuing the call's trace headers.
-  const traced = options.tracing === undefined ? undefined : callTracingOf(options.tracing, call);
+  const origin = options.tracing === undefined ? undefined : traceOriginOf(call);
   serveStream<Req, StreamRes>(call, {
     maxInflight,
     deadline,
@@ -181,9 +153,7 @@ export function serveStreamInference<Req, Res, StreamRes>(
       try {
         // A unary call's malformed request never gets here (ingress.ts); a stream answers it in-band.
         assertWellFormed(request);
-        const context: CallContext = { deadline, signal, routingKey };
-        const response = traced === undefined ? await infer(registry, codec, request, context, options) : await tracedInfer(traced, registry, codec, request, context, options);
-        return codec.ok(request, response);
+        return codec.ok(request, await infer(registry, codec, request, { deadline, signal, routingKey }, options, spanOf(options.tracing, origin)));
       } catch (error) {
         return codec.failed(request, callStatusOf(error, logger));
       }

@@ -17,7 +17,7 @@
  * a wrong version, an unknown datatype, a count that disagrees with the shape, a short or overlong
  * buffer all throw, saying what was expected and what was found.
  */
-import { elementCount, type DataType, type NamedTensor, type NumericTensorData, type TensorData } from '@modelserve/core';
+import { elementCount, numericArrayOf, type DataType, type NamedTensor, type NumericTensorData, type TensorData } from '@modelserve/core';
 
 /** The format version written in the first byte; a value with another version is not decoded. */
 export const codecVersion = 1;
@@ -41,26 +41,6 @@ const datatypeCodes: { readonly [D in DataType]: number } = {
 };
 
 const datatypeOfCode = new Map<number, DataType>(Object.entries(datatypeCodes).map(([datatype, code]) => [code, datatype as DataType]));
-
-/** Makes a numeric datatype's typed array over a fresh, aligned buffer holding `bytes`. */
-type ArrayMaker = (bytes: ArrayBuffer, length: number) => NumericTensorData;
-
-/** Element size and typed array of each numeric datatype. */
-const numericLayouts: { readonly [D in Exclude<DataType, 'BYTES'>]: { size: number; make: ArrayMaker } } = {
-  BOOL: { size: 1, make: (b, n) => new Uint8Array(b, 0, n) },
-  UINT8: { size: 1, make: (b, n) => new Uint8Array(b, 0, n) },
-  UINT16: { size: 2, make: (b, n) => new Uint16Array(b, 0, n) },
-  UINT32: { size: 4, make: (b, n) => new Uint32Array(b, 0, n) },
-  UINT64: { size: 8, make: (b, n) => new BigUint64Array(b, 0, n) },
-  INT8: { size: 1, make: (b, n) => new Int8Array(b, 0, n) },
-  INT16: { size: 2, make: (b, n) => new Int16Array(b, 0, n) },
-  INT32: { size: 4, make: (b, n) => new Int32Array(b, 0, n) },
-  INT64: { size: 8, make: (b, n) => new BigInt64Array(b, 0, n) },
-  FP16: { size: 2, make: (b, n) => new Uint16Array(b, 0, n) },
-  BF16: { size: 2, make: (b, n) => new Uint16Array(b, 0, n) },
-  FP32: { size: 4, make: (b, n) => new Float32Array(b, 0, n) },
-  FP64: { size: 8, make: (b, n) => new Float64Array(b, 0, n) },
-};
 
 const maxU32 = 0xffff_ffff;
 // Typed arrays use the platform's byte order; the format is little-endian, as is every platform Node ships for.
@@ -154,11 +134,12 @@ function readTensor(reader: Reader, index: number): NamedTensor {
     }
     data = elements;
   } else {
-    const layout = numericLayouts[datatype];
-    const bytes = reader.bytes(length * layout.size, `${what}'s ${datatype} data`);
+    const TypedArray = numericArrayOf[datatype];
+    const bytes = reader.bytes(length * TypedArray.BYTES_PER_ELEMENT, `${what}'s ${datatype} data`);
+    // A fresh, aligned buffer of its own: the array never depends on the value's offset or lifetime.
     const owned = new ArrayBuffer(bytes.length);
     new Uint8Array(owned).set(bytes);
-    data = layout.make(owned, length);
+    data = new TypedArray(owned, 0, length);
     if (datatype === 'BOOL') {
       const bad = (data as Uint8Array).findIndex((value) => value > 1);
       if (bad !== -1) throw new Error(`shared cache value: expected 0 or 1 for ${what}'s BOOL element ${bad}, found ${(data as Uint8Array)[bad]}`);

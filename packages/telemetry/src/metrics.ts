@@ -7,11 +7,14 @@
  * status, never per request. A model name that is not loaded never becomes a label value: such
  * requests count under model="" version="".
  */
-import type { InferenceObserver, InferenceRequest, ModelRegistry, Outcome, VersionObserver } from '@modelserve/core';
+import type { InferenceObserver, InferenceRequest, ModelRegistry, Outcome, VersionLoad, VersionObserver } from '@modelserve/core';
 import { statusNameOf } from '@modelserve/core/errors';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 type CounterChild = Counter.Internal;
+
+/** The key of the label children of requests that reached no version (label version=""). */
+const noVersion = -1;
 type HistogramChild = Histogram.Internal<string>;
 
 /** Request, queue and compute durations: 50 µs to 30 s, about three buckets per decade. */
@@ -115,8 +118,8 @@ export class Metrics implements InferenceObserver {
   private readonly callsStarted: Counter<'grpc_method'>;
   private readonly callDuration: Histogram<'grpc_method' | 'grpc_status'>;
   private readonly triton: Record<'success' | 'failure' | 'count' | 'execCount' | 'requestUs' | 'queueUs' | 'computeUs', Counter<string>> | undefined;
-  /** Label children by model, then version ('' for requests that reached no loaded version). */
-  private readonly versions = new Map<string, Map<string, VersionChildren>>();
+  /** Label children by model, then version number (`noVersion` for requests that reached no version). */
+  private readonly versions = new Map<string, Map<number, VersionChildren>>();
   private readonly unrouted: VersionChildren;
   private readonly methods = new Map<string, MethodChildren>();
   private source: ModelRegistry | undefined;
@@ -135,60 +138,44 @@ export class Metrics implements InferenceObserver {
     this.shadowCompared = new Counter({ name: 'modelserve_shadow_rows_compared_total', help: 'Output rows of a shadow version compared by argmax with the answering version.', labelNames: [...mv, 'against'], registers });
     this.shadowAgreeing = new Counter({ name: 'modelserve_shadow_rows_agreeing_total', help: 'Compared rows whose argmax agreed.', labelNames: [...mv, 'against'], registers });
     this.cacheRequests = new Counter({ name: 'modelserve_cache_requests_total', help: 'Requests that met the response cache: result hit (answered from it, here or from the shared tier), coalesced (waited for an identical request\'s run) or miss.', labelNames: [...mv, 'result'], registers });
-    new Gauge({
-      name: 'modelserve_cache_bytes',
-      help: 'Bytes the response cache of a model version holds (elements and per-entry overhead).',
-      labelNames: mv,
-      registers,
-      collect() {
-        this.reset();
-        for (const load of source()?.versionLoads() ?? []) if (load.cache !== undefined) this.set({ model: load.model, version: String(load.version) }, load.cache.bytes);
-      },
-    });
-    new Gauge({
-      name: 'modelserve_cache_entries',
-      help: 'Entries in the response cache of a model version.',
-      labelNames: mv,
-      registers,
-      collect() {
-        this.reset();
-        for (const load of source()?.versionLoads() ?? []) if (load.cache !== undefined) this.set({ model: load.model, version: String(load.version) }, load.cache.entries);
-      },
-    });
-    new Counter({
-      name: 'modelserve_cache_evictions_total',
-      help: 'Entries the response cache of a model version evicted to stay within max_bytes.',
-      labelNames: mv,
-      registers,
-      collect() {
-        this.reset();
-        for (const load of source()?.versionLoads() ?? []) if (load.cache !== undefined) this.inc({ model: load.model, version: String(load.version) }, load.cache.evictions);
-      },
-    });
     this.callsStarted = new Counter({ name: 'grpc_server_call_started_total', help: 'gRPC calls started (gRFC A66).', labelNames: ['grpc_method'], registers });
     this.callDuration = new Histogram({ name: 'grpc_server_call_duration_seconds', help: 'gRPC call duration, end to end (gRFC A66).', labelNames: ['grpc_method', 'grpc_status'], buckets: [...durationBuckets], registers });
     // The gauges read the registry at scrape time (their `collect` runs with the gauge as `this`).
     const source = (): ModelRegistry | undefined => this.source;
-    new Gauge({
-      name: 'modelserve_inference_queued_requests',
-      help: 'Requests waiting in a model version queue.',
-      labelNames: mv,
-      registers,
-      collect() {
-        this.reset();
-        for (const load of source()?.versionLoads() ?? []) if (load.state === 'READY' || load.queued > 0) this.set({ model: load.model, version: String(load.version) }, load.queued);
-      },
-    });
-    new Gauge({
-      name: 'modelserve_inference_inflight_requests',
-      help: 'Requests of a model version queued or running.',
-      labelNames: mv,
-      registers,
-      collect() {
-        this.reset();
-        for (const load of source()?.versionLoads() ?? []) if (load.state === 'READY' || load.inflight > 0) this.set({ model: load.model, version: String(load.version) }, load.inflight);
-      },
-    });
+    /** A gauge or counter per model version, read from each version's load at scrape time; undefined leaves a version out. */
+    const perVersion = (type: 'gauge' | 'counter', name: string, help: string, value: (load: VersionLoad) => number | undefined): void => {
+      const each = (emit: (labels: { model: string; version: string }, value: number) => void): void => {
+        for (const load of source()?.versionLoads() ?? []) {
+          const v = value(load);
+          if (v !== undefined) emit({ model: load.model, version: String(load.version) }, v);
+        }
+      };
+      const config = { name, help, labelNames: mv, registers };
+      if (type === 'gauge') {
+        new Gauge({
+          ...config,
+          collect() {
+            this.reset();
+            each((labels, v) => this.set(labels, v));
+          },
+        });
+      } else {
+        new Counter({
+          ...config,
+          collect() {
+            this.reset();
+            each((labels, v) => this.inc(labels, v));
+          },
+        });
+      }
+    };
+    // A ready version always shows its queue; another only while it still holds requests.
+    const shown = (load: VersionLoad, n: number): number | undefined => (load.state === 'READY' || n > 0 ? n : undefined);
+    perVersion('gauge', 'modelserve_inference_queued_requests', 'Requests waiting in a model version queue.', (l) => shown(l, l.queued));
+    perVersion('gauge', 'modelserve_inference_inflight_requests', 'Requests of a model version queued or running.', (l) => shown(l, l.inflight));
+    perVersion('gauge', 'modelserve_cache_bytes', 'Bytes the response cache of a model version holds (elements and per-entry overhead).', (l) => l.cache?.bytes);
+    perVersion('gauge', 'modelserve_cache_entries', 'Entries in the response cache of a model version.', (l) => l.cache?.entries);
+    perVersion('counter', 'modelserve_cache_evictions_total', 'Entries the response cache of a model version evicted to stay within max_bytes.', (l) => l.cache?.evictions);
     new Gauge({
       name: 'modelserve_model_versions',
       help: 'Model versions by state.',
@@ -229,19 +216,10 @@ export class Metrics implements InferenceObserver {
         queueUs: c('nv_inference_queue_duration_us', 'Triton: cumulative inference queuing duration in microseconds.'),
         computeUs: c('nv_inference_compute_infer_duration_us', 'Triton: cumulative compute inference duration in microseconds.'),
       };
-      new Gauge({
-        name: 'nv_inference_pending_request_count',
-        help: 'Triton: instantaneous number of pending requests awaiting execution per-model.',
-        labelNames: mv,
-        registers,
-        collect() {
-          this.reset();
-          for (const load of source()?.versionLoads() ?? []) if (load.state === 'READY' || load.inflight > 0) this.set({ model: load.model, version: String(load.version) }, load.inflight);
-        },
-      });
+      perVersion('gauge', 'nv_inference_pending_request_count', 'Triton: instantaneous number of pending requests awaiting execution per-model.', (l) => shown(l, l.inflight));
     }
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    this.unrouted = this.children('', '');
+    this.unrouted = this.children('', noVersion);
   }
 
   /** Reads queue and state gauges and the pool's busy time from `registry` at scrape time. */
@@ -261,7 +239,7 @@ export class Metrics implements InferenceObserver {
   // InferenceObserver
 
   version(model: string, version: number): VersionObserver {
-    const children = this.children(model, String(version));
+    const children = this.children(model, version);
     return {
       queued: (seconds) => {
         children.queueDuration.observe(seconds);
@@ -298,7 +276,7 @@ export class Metrics implements InferenceObserver {
   finished(request: InferenceRequest, version: number | undefined, outcome: Outcome, seconds: number): void {
     // A model never loaded stays out of the labels; a loaded model's request that reached no version counts under version "".
     const byModel = this.versions.get(request.model);
-    const children = byModel === undefined ? this.unrouted : (byModel.get(version === undefined ? '' : String(version)) ?? this.children(request.model, ''));
+    const children = byModel === undefined ? this.unrouted : (byModel.get(version ?? noVersion) ?? this.children(request.model, noVersion));
     let counter = children.byOutcome.get(outcome);
     if (counter === undefined) {
       counter = this.requests.labels({ ...children.labels, code: outcome === 'OK' ? 'OK' : statusNameOf(outcome) });
@@ -357,7 +335,7 @@ export class Metrics implements InferenceObserver {
   }
 
   /** The label children of `model` `version`, made on first use and kept. */
-  private children(model: string, version: string): VersionChildren {
+  private children(model: string, version: number): VersionChildren {
     let byModel = this.versions.get(model);
     if (byModel === undefined && model !== '') {
       byModel = new Map();
@@ -365,7 +343,7 @@ export class Metrics implements InferenceObserver {
     }
     const known = byModel?.get(version);
     if (known !== undefined) return known;
-    const labels = { model, version };
+    const labels = { model, version: version === noVersion ? '' : String(version) };
     const children: VersionChildren = {
       labels,
       byOutcome: new Map(),

@@ -6,7 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -62,18 +62,6 @@ export interface PrometheusOptions {
   targets: string[];
   /** How long to wait for `/-/ready`; default 60 s. */
   readyTimeoutMs?: number;
-}
-
-/** A port that was free a moment ago: Prometheus cannot listen on port 0 and report the port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Starts Prometheus on 127.0.0.1, retrying on another port if the one picked was taken meanwhile. */

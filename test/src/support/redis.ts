@@ -5,8 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { freePort } from './free-port.js';
 
 /** Where Debian's `redis-server` package installs the server. */
 export const redisServerPath = '/usr/bin/redis-server';
@@ -33,18 +34,6 @@ export interface RedisOptions {
   port?: number;
   /** How long to wait for its first PONG; default 30 s. */
   readyTimeoutMs?: number;
-}
-
-/** A port that was free a moment ago: redis-server cannot listen on port 0 and report the port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Starts redis-server on 127.0.0.1; on a free port it retries another port if the one picked was taken meanwhile. */

@@ -2,3 +2,4 @@
 export { FakeBackend, gate } from './fake-backend.js';
 export type { FakeModel, FakeRun } from './fake-backend.js';
 export { ManualClock } from './manual-clock.js';
+export { everyDatatype } from './every-datatype.js';
