@@ -18,6 +18,8 @@ export interface InferenceRequest {
   signal?: CancelSignal | undefined;
   /** Priority level, 1 the highest; 0 or undefined for the model's default. */
   priority?: number | undefined;
+  /** Background work (batch jobs): waits below every priority level, so online requests go first. */
+  background?: boolean | undefined;
   /** Microseconds the request may wait in the queue; 0 or undefined for the model's default. */
   timeoutUs?: number | undefined;
   /** Sticky routing: requests with the same key go to the same version of a split (e.g. a user id). */

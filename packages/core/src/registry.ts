@@ -620,6 +620,7 @@ export class ModelRegistry {
       deadline: Number.isFinite(deadline) ? deadline : undefined,
       signal: request.signal,
       priority: request.priority,
+      background: request.background,
       trace: request.trace,
     };
     const cache = slot.cache;

@@ -39,7 +39,7 @@ describe('request queue', () => {
     add('b', { priority: 0 });
     add('c', { priority: 1 });
     add('d', { priority: 2 });
-    expect(q.byLevel.map((level) => level.length)).toEqual([1, 3]);
+    expect(q.byLevel.map((level) => level.length)).toEqual([1, 3, 0]);
     const order: string[] = [];
     for (let head = q.head(); head !== undefined; head = q.head()) {
       order.push(head.job.priority === 1 ? 'c' : `level ${head.level}`);
@@ -47,6 +47,21 @@ describe('request queue', () => {
     }
     expect(order).toEqual(['c', 'level 2', 'level 2', 'level 2']);
     expect(q.length).toBe(0);
+  });
+
+  it('queues background work (batch jobs) below every level, whatever its priority, and behind requests that come later', () => {
+    const { q, add } = queue();
+    add('job', { background: true, priority: 1 });
+    add('online', { priority: 2 });
+    expect(q.byLevel.map((level) => level.length)).toEqual([0, 1, 1]);
+    const order: string[] = [];
+    for (let head = q.head(); head !== undefined; head = q.head()) {
+      order.push(head.job.background === true ? 'job' : 'online');
+      q.take([head]);
+    }
+    expect(order).toEqual(['online', 'job']);
+    // The level below the others is for background work only.
+    expect(() => q.admit(job({ priority: 3 }), 1, true, 1)).toThrow(expect.objectContaining({ errorCode: 'InvalidArgument' }));
   });
 
   it('refuses a priority out of range with InvalidArgument, and any request once full with ResourceExhausted', () => {
@@ -149,7 +164,7 @@ describe('request queue', () => {
     const { q, add } = queue();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => add(name, name === 'c' ? { priority: 1 } : {}));
     q.take([c!, b!]);
-    expect(q.byLevel).toEqual([[], [a, d]]);
+    expect(q.byLevel).toEqual([[], [a, d], []]);
     q.take([a!]);
     expect(q.head()).toBe(d);
   });

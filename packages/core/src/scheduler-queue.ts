@@ -17,7 +17,7 @@ export interface RequestQueueOptions {
   label: string;
   /** Requests waiting beyond which new ones get `ResourceExhausted`. */
   maxQueueSize: number;
-  /** Priority levels, 1 the highest. */
+  /** Priority levels, 1 the highest (one more, below them all, holds background work: batch jobs). */
   priorityLevels: number;
   /** Level of a request that names none. */
   defaultPriorityLevel: number;
@@ -70,7 +70,7 @@ export class RequestQueue {
   private runMs = 0;
 
   constructor(private readonly options: RequestQueueOptions) {
-    this.levels = Array.from({ length: options.priorityLevels }, () => []);
+    this.levels = Array.from({ length: options.priorityLevels + 1 }, () => []);
     this.levelSamples = this.levels.map(() => 0);
   }
 
@@ -97,9 +97,10 @@ export class RequestQueue {
    */
   admit(job: InferenceJob, size: number, busy: boolean, instances: number): number {
     const { label, maxQueueSize } = this.options;
-    const level = job.priority === undefined || job.priority === 0 ? this.options.defaultPriorityLevel : job.priority;
-    if (!Number.isInteger(level) || level < 1 || level > this.levels.length) {
-      throw invalidArgument(`${label}: priority ${job.priority} is out of range: expected 1 (highest) to ${this.levels.length}, or 0 for the default`);
+    const { priorityLevels } = this.options;
+    const level = job.background === true ? priorityLevels + 1 : job.priority === undefined || job.priority === 0 ? this.options.defaultPriorityLevel : job.priority;
+    if (!Number.isInteger(level) || level < 1 || level > priorityLevels + (job.background === true ? 1 : 0)) {
+      throw invalidArgument(`${label}: priority ${job.priority} is out of range: expected 1 (highest) to ${priorityLevels}, or 0 for the default`);
     }
     if (this.count >= maxQueueSize) throw new ModelServeError('ResourceExhausted', `${label}: queue is full (${maxQueueSize} requests waiting)`);
     if (job.deadline !== undefined && busy && this.giveUpMs > 0) {

@@ -13,6 +13,8 @@ export interface InferenceJob {
   signal?: CancelSignal | undefined;
   /** Priority level, 1 the highest; undefined or 0 for the model's default level. */
   priority?: number | undefined;
+  /** Background work (batch jobs): queued below every priority level, whatever `priority` says. */
+  background?: boolean | undefined;
   /** Filled with the job's queue and run times (tracing). */
   trace?: RequestTrace | undefined;
 }
