@@ -22,7 +22,7 @@ export type { GrpcPackageLoader, ProtoGrpcType } from './load.js';
 /** Generated modelserve.v1 message, client, handler and definition types (`X` to send, `X__Output` received). */
 export type * from './messages.js';
 /** The OutputFormat and VersionState enums as name-to-name objects (enums travel as strings). */
-export { OutputFormat, VersionState } from './messages.js';
+export { DatasetFormat, JobState, OutputFormat, VersionState } from './messages.js';
 
 /** Open Inference Protocol (KServe v2, Triton's `inference` package) message, client and handler types, and its enums. */
 export * as oip from './inference-messages.js';

@@ -63,8 +63,25 @@ export type { VersionShare, VersionShare__Output } from './generated/modelserve/
 export type { ReloadRepositoryRequest, ReloadRepositoryRequest__Output } from './generated/modelserve/v1/ReloadRepositoryRequest.js';
 export type { DrainRequest, DrainRequest__Output } from './generated/modelserve/v1/DrainRequest.js';
 export type { DrainResponse, DrainResponse__Output } from './generated/modelserve/v1/DrainResponse.js';
+// modelserve.v1.Jobs
+export type { JobsClient, JobsDefinition, JobsHandlers } from './generated/modelserve/v1/Jobs.js';
+export type { Dataset, Dataset__Output } from './generated/modelserve/v1/Dataset.js';
+export type { GetJobRequest, GetJobRequest__Output } from './generated/modelserve/v1/GetJobRequest.js';
+export type { GetJobResultsRequest, GetJobResultsRequest__Output } from './generated/modelserve/v1/GetJobResultsRequest.js';
+export type { InlineRows, InlineRows__Output } from './generated/modelserve/v1/InlineRows.js';
+export type { Job, Job__Output } from './generated/modelserve/v1/Job.js';
+export type { JobResultRow, JobResultRow__Output } from './generated/modelserve/v1/JobResultRow.js';
+export type { JobRow, JobRow__Output } from './generated/modelserve/v1/JobRow.js';
+export type { ListJobsRequest, ListJobsRequest__Output } from './generated/modelserve/v1/ListJobsRequest.js';
+export type { ListJobsResponse, ListJobsResponse__Output } from './generated/modelserve/v1/ListJobsResponse.js';
+export type { RowError, RowError__Output } from './generated/modelserve/v1/RowError.js';
+export type { SubmitJobRequest, SubmitJobRequest__Output } from './generated/modelserve/v1/SubmitJobRequest.js';
 // Enums are values too: objects mapping each name to itself (enums travel as strings).
 export { OutputFormat } from './generated/modelserve/v1/OutputFormat.js';
 export type { OutputFormat__Output } from './generated/modelserve/v1/OutputFormat.js';
 export { VersionState } from './generated/modelserve/v1/VersionState.js';
 export type { VersionState__Output } from './generated/modelserve/v1/VersionState.js';
+export { JobState } from './generated/modelserve/v1/JobState.js';
+export type { JobState__Output } from './generated/modelserve/v1/JobState.js';
+export { DatasetFormat } from './generated/modelserve/v1/DatasetFormat.js';
+export type { DatasetFormat__Output } from './generated/modelserve/v1/DatasetFormat.js';
