@@ -76,6 +76,13 @@ module.exports = {
       to: { path: [...ws('proto|core|server|client'), '^apps/'] },
     },
     {
+      name: 'jobs-are-transport-free',
+      severity: 'error',
+      comment: 'Batch jobs run on core (and their stores); the server converts their API at the edge, as it does core\'s.',
+      from: { path: pkg('jobs') },
+      to: { path: [...ws('proto|server|client|telemetry'), '^apps/', '(^|/)@grpc/', '(^|/)protobufjs(/|$)'] },
+    },
+    {
       name: 'only-public-entries-across-packages',
       severity: 'error',
       comment: "Apps, tests and other packages use packages' public entries, never their src/ internals.",

@@ -14,6 +14,7 @@ import { parseProfile } from '@modelserve/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, spawnServe, type ServeProcess } from './support/cli.js';
 import { put } from './support/fixtures.js';
+import { npyFloat32 } from './support/jobs.js';
 
 const run = promisify(execFile);
 /** What a command exited with and printed, whether it failed or not. */
@@ -25,18 +26,6 @@ const modelserve = (...args: string[]) =>
 
 // Tests that spawn the CLI several times in turn (seconds apiece on a busy machine): a limit for a hung test, not a speed claim.
 const spawnsTimeoutMs = 120_000;
-
-/** A .npy file (format 1.0) of float32 rows: magic, version, header length, the header padded to 64 bytes, the data. */
-function npyFloat32(rows: number, columns: number, values: Float32Array): Uint8Array {
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${columns}), }`;
-  const header = dict + ' '.repeat((64 - ((10 + dict.length + 1) % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + values.byteLength);
-  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(Buffer.from(header, 'latin1'), 10);
-  out.set(new Uint8Array(values.buffer), 10 + header.length);
-  return out;
-}
 
 const random = mulberry32(17);
 const sample = (): number[] => Array.from({ length: 4 }, () => Math.round((random() * 2 - 1) * 1000) / 1000);

@@ -1,0 +1,11 @@
+export * from './types.js';
+export { JobEngine, openJobs, defaultJobsConcurrency, defaultMaxActiveJobs, defaultMaxRowsPerJob, type JobsBackend, type JobsOptions } from './engine.js';
+export { SqliteJobStore } from './sqlite-store.js';
+export { LocalChunkQueue } from './local-queue.js';
+export { decodeChunk, decodeRows, encodeChunk, encodeRows } from './chunk-codec.js';
+export { datasetFormat, openDataset, openResultWriter, resolveDataPath } from './datasets.js';
+export { checkNpyDataLength, formatNpyHeader, npyDataOffset, npyDataTypes, npyDescrOf, npyDescrs, npyElementBytes, npyPreambleBytes, parseNpyHeader } from './npy.js';
+export type { NpyDescr, NpyHeader } from './npy.js';
+export { NatsJobStore, type NatsJobStoreOptions } from './nats-store.js';
+export { NatsChunkQueue, type NatsChunkQueueOptions, type DeadChunk } from './nats-queue.js';
+export { connectJetStream } from './nats-connect.js';
