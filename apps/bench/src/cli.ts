@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { Command, Option } from 'commander';
 import { cacheLines, runCache, summarizeCache } from './cache.js';
+import { jobsLines, runJobs } from './jobs.js';
 import { choices, integer, integers, positive, seconds, words } from './args.js';
 import { chooseDriver } from './driver.js';
 import { formatBytes } from './format.js';
@@ -74,6 +75,10 @@ const program = new Command('modelserve-bench')
   .option('--cache', 'response cache mode instead (issue 18): slowMlp (~2 ms per run, batching off) with response_cache on and off side by side, -c in flight (default 64), --cache-rounds rounds (windows: default 2 s here, warm-up 0.5 s, order rotating): Zipf(1.1) and all-distinct throughput on/off, 64 identical requests at once (runs and answers), and a Redis shared tier with 2 replicas behind the SDK against 1 replica (hit ratio); PASS/FAIL per target')
   .option('--cache-rounds <n>', 'cache mode: rounds (default 5)', integer(1))
   .option('--cache-inputs <n>', 'cache mode: distinct inputs of the Zipf workload (default 10000)', integer(1))
+  .option('--jobs', 'batch jobs mode instead (issue 19): a --jobs-rows MLP job against the best online throughput, online p99 at 50% capacity with and without a job, a CNN job on 1 and 2 replicas sharing a NATS stream, and rows recomputed after kill -9 at 50%')
+  .option('--jobs-rows <n>', 'jobs mode: rows of the MLP job (default 1000000; 3 KiB each on disk)', integer(1))
+  .option('--jobs-cnn-rows <n>', 'jobs mode: rows of the CNN job (default 50000)', integer(1))
+  .option('--jobs-rounds <n>', 'jobs mode: pairs of windows (interference) and of CNN jobs (replicas) (default 3)', integer(1))
   .option('--many-models', 'many-models mode instead: --many-count tiny models on one server (and their first alone on another): time until every version is READY, RSS and threads then, marginal RSS per version, and in alternating rounds the first model alone, the same model hot among the idle others, and equal traffic over 100 of them (windows: --duration, default 3 s here; --warmup, default 0.5 s)')
   .option('--many-count <n>', 'many-models mode: models in the repository (default 1000; today\'s server takes ~11 MiB per model, so try 50)', integer(2))
   .option('--many-server-args <args>', 'many-models mode: arguments passed to `modelserve serve` verbatim, split on spaces, e.g. "--no-exit-on-error" (default none)', words)
@@ -162,6 +167,23 @@ async function cacheMode(opts: BenchOptions & { files: boolean }, rounds: number
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 
+/** `--jobs`: its own phases and report (see jobs.ts). */
+async function jobsMode(opts: BenchOptions & { files: boolean }, rows: number, cnnRows: number, rounds: number): Promise<void> {
+  const started = Date.now();
+  const explicit = (name: string): boolean => program.getOptionValueSource(name) === 'cli';
+  const windowed = { ...opts, durationMs: explicit('duration') ? opts.durationMs : 3000 };
+  const run = await runJobs(windowed, { rows, cnnRows, rounds, onNote: (line) => process.stderr.write(`  ${line}\n`) });
+  const lines = jobsLines(run);
+  if (opts.files) {
+    await mkdir(opts.outDir, { recursive: true });
+    const file = join(opts.outDir, `jobs-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify({ startedAt: new Date(started).toISOString(), machine: machine(), ...run }, null, 2)}\n`);
+    lines.push(`Wrote ${file}`);
+  }
+  lines.push(`Total time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
 function version(pkg: string): string {
   try {
     return (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
@@ -184,7 +206,11 @@ function machine(): BenchResults['machine'] {
 
 async function main(): Promise<void> {
   const opts = options();
-  const flags = program.opts<{ observability?: boolean; observabilityRounds?: number; cache?: boolean; cacheRounds?: number; cacheInputs?: number }>();
+  const flags = program.opts<{ observability?: boolean; observabilityRounds?: number; cache?: boolean; cacheRounds?: number; cacheInputs?: number; jobs?: boolean; jobsRows?: number; jobsCnnRows?: number; jobsRounds?: number }>();
+  if (flags.jobs === true) {
+    await jobsMode(opts, flags.jobsRows ?? 1_000_000, flags.jobsCnnRows ?? 50_000, flags.jobsRounds ?? 3);
+    return;
+  }
   if (flags.observability === true) {
     await observabilityMode(opts, flags.observabilityRounds ?? 8);
     return;
