@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { defaultJobsConcurrency, defaultMaxActiveJobs, defaultMaxRowsPerJob } from '@modelserve/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/cli')), 'cli.js');
@@ -95,10 +96,10 @@ function optionEntries(help: string): Array<[string, string]> {
 }
 
 describe('modelserve --help', () => {
-  const commands = ['serve', 'route', 'rollback', 'reload', 'models', 'infer', 'drift', 'profile'];
+  const commands = ['serve', 'route', 'rollback', 'reload', 'models', 'infer', 'drift', 'profile', ...['submit', 'status', 'watch', 'results', 'cancel', 'list'].map((c) => `jobs ${c}`)];
 
   it('shows each option default once', async () => {
-    const helps = await Promise.all(commands.map(async (command) => [command, (await modelserve(command, '--help')).stdout] as const));
+    const helps = await Promise.all(commands.map(async (command) => [command, (await modelserve(...command.split(' '), '--help')).stdout] as const));
     const doubled: string[] = [];
     for (const [command, help] of helps) {
       const entries = optionEntries(help);
@@ -117,5 +118,18 @@ describe('modelserve --help', () => {
     for (const command of commands.filter((c) => c !== 'serve' && c !== 'profile')) {
       expect(help[command]!['--connect-timeout <seconds>'], command).toBe('how long to wait for the connection to the server (default: 10)');
     }
+    for (const command of commands.filter((c) => c.startsWith('jobs '))) {
+      expect(help[command]!['--token <token>'], command).toBe('inference bearer token (default: $MODELSERVE_INFERENCE_TOKEN)');
+    }
+    // The job engine's defaults, which the help states (the CLI leaves them to the engine).
+    expect(help['serve']!['--jobs-concurrency <n>']).toContain(`(default: ${defaultJobsConcurrency})`);
+    expect(help['serve']!['--jobs-max-rows <n>']).toContain(`(default: ${defaultMaxRowsPerJob})`);
+    expect(help['serve']!['--jobs-max-queued <n>']).toContain(`(default: ${defaultMaxActiveJobs})`);
+  });
+
+  it('lists the jobs commands', async () => {
+    const help = (await modelserve('jobs', '--help')).stdout;
+    const listed = help.slice(help.indexOf('Commands:')).split('\n').slice(1).map((l) => /^ {2}(\S+)/.exec(l)?.[1]).filter((c) => c !== undefined);
+    expect(listed).toEqual(['submit', 'status', 'watch', 'results', 'cancel', 'list', 'help']);
   });
 });

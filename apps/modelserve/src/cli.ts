@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { drift, watchSeconds } from './commands/drift.js';
 import { infer } from './commands/infer.js';
+import { cancelJob, collectState, count, datasetFormatNames, jobResults, jobStatus, listJobs, outputNames, submitJob, watchJob } from './commands/jobs.js';
 import { models } from './commands/models.js';
 import { profile } from './commands/profile.js';
 import { reload, rollback, route } from './commands/route.js';
@@ -37,8 +38,8 @@ function share(value: string): number {
 const program = new Command('modelserve').description('Serve ONNX models over gRPC').showHelpAfterError();
 
 /** The options every client command takes: where the server is and how long to wait for it. */
-function clientCommand(name: string): Command {
-  return program
+function clientCommand(name: string, parent: Command = program): Command {
+  return parent
     .command(name)
     .option('-a, --address <host:port>', 'server address', '127.0.0.1:8001')
     .addOption(integerOption('--connect-timeout <seconds>', 'how long to wait for the connection to the server', 1, 86_400, 10));
@@ -79,6 +80,13 @@ program
   .addOption(integerOption('--repository-poll-interval <seconds>', 're-read the model repository this often; 0: only on SIGHUP or `modelserve reload`', 0, 86_400, 0))
   .option('--no-direct-calls', 'leave every call to grpc-js instead of answering the inference methods on its HTTP/2 streams (default: answered on the streams unless $MODELSERVE_DIRECT_CALLS is 0 or false)')
   .option('--no-exit-on-error', 'keep serving the models that loaded when one fails to load at start-up (default: exit non-zero, naming each failure)')
+  .option('--jobs-dir <dir>', 'serve batch jobs (modelserve.v1.Jobs), their state in an embedded SQLite store in this directory: a job survives a restart on it')
+  .option('--jobs-queue <url>', 'serve batch jobs from NATS JetStream at this nats://host:port, shared by every replica pointed at it (instead of --jobs-dir)')
+  .option('--jobs-data-dir <dir>', "with --jobs-dir or --jobs-queue: jobs' dataset and output paths are relative to this directory and stay inside it (default: none, only rows sent in the request)")
+  .addOption(new Option('--jobs-concurrency <n>', 'with --jobs-dir or --jobs-queue: job chunks this server runs at once (default: 4)').argParser(count(1, 4096)))
+  .addOption(new Option('--jobs-max-rows <n>', 'with --jobs-dir or --jobs-queue: rows one job may have; a bigger job is RESOURCE_EXHAUSTED (default: 10000000)').argParser(count(1, Number.MAX_SAFE_INTEGER)))
+  .addOption(new Option('--jobs-max-queued <n>', 'with --jobs-dir or --jobs-queue: jobs queued or running at once; a submission past it is RESOURCE_EXHAUSTED (default: 100)').argParser(count(1, 1_000_000)))
+  .addOption(new Option('--jobs-ack-wait-ms <ms>', "with --jobs-queue: how long a chunk a replica took may go unacknowledged (the replica died) before another replica gets it (default: 30000)").argParser(count(100, 2 ** 31 - 1)))
   .action(serve);
 
 clientCommand('route')
@@ -123,6 +131,71 @@ clientCommand('drift')
   .option('--json', 'print JSON instead of tables; with --watch, one line per refresh')
   .addOption(new Option('--watch [seconds]', 'refresh every so many seconds (5 when not given) until Ctrl-C; exits non-zero when a call fails').argParser(watchSeconds))
   .action(drift);
+
+const jobs = program
+  .command('jobs')
+  .description('asynchronous batch inference: submit a job, follow it, collect its results, cancel or list jobs (the server needs --jobs-dir or --jobs-queue)');
+
+/** A `jobs` subcommand: a client command that sends the inference token. */
+function jobsCommand(name: string): Command {
+  return clientCommand(name, jobs).option('--token <token>', 'inference bearer token (default: $MODELSERVE_INFERENCE_TOKEN)');
+}
+
+const uint32 = 2 ** 32 - 1;
+
+jobsCommand('submit')
+  .description("submit a job: a model's rows from a dataset under the server's --jobs-data-dir or from a local JSONL file; prints its id")
+  .requiredOption('-m, --model <name>', 'model name')
+  .option('-v, --model-version <version>', "model version (default: the model's current version, kept for the whole job)")
+  .option('--dataset <path>', "the rows: a dataset under the server's --jobs-data-dir (a .npy file, a .jsonl file, or a directory of <input>.npy files)")
+  .addOption(new Option('--format <format>', 'how --dataset holds rows (default: from the path: a directory npy-dir, *.npy npy, *.jsonl jsonl)').choices(datasetFormatNames))
+  .option('--rows <file.jsonl>', 'the rows: a local JSONL file sent in the request, a line per row, {"input": [...]} for a model with one input or {"inputs": {"<name>": [...], ...}}')
+  .option('--output <path>', "also write the results here, under the server's --jobs-data-dir, once every row is done")
+  .addOption(new Option('--output-format <format>', 'how --output holds the results (default: from the path)').choices(datasetFormatNames))
+  .option('--idempotency-key <key>', 'submitting again with the same key answers the job the first submission created')
+  .addOption(new Option('--priority <n>', 'among jobs, 1 runs first; every job runs below every online request (default: 1)').argParser(count(1, uint32)))
+  .addOption(new Option('--max-failed-rows <n>', 'rows that may fail (malformed, or refused by the model) before the job FAILS (default: 0)').argParser(count(0, Number.MAX_SAFE_INTEGER)))
+  .addOption(new Option('--chunk-rows <n>', "rows per chunk (default: the model's max_batch_size)").argParser(count(1, uint32)))
+  .addOption(new Option('--outputs <names>', 'outputs to keep, separated by commas (default: every output)').argParser(outputNames))
+  .option('--watch', 'then follow the job until it ends, as `jobs watch` does')
+  .option('--json', 'print the job as JSON instead of its id')
+  .action(submitJob);
+
+jobsCommand('status')
+  .description("show a job's state and progress")
+  .argument('<id>', 'job id')
+  .option('--json', 'print JSON')
+  .action(jobStatus);
+
+jobsCommand('watch')
+  .description('follow a job until it ends, its progress on stderr (a bar on a terminal, else a line per update); exits 0 when it SUCCEEDED, 1 when it FAILED or was CANCELLED')
+  .argument('<id>', 'job id')
+  .option('--json', 'print the job as JSON once it ends instead of a summary line')
+  .action(watchJob);
+
+jobsCommand('results')
+  .description('print a job\'s results as JSON lines: {"row": 0, "outputs": {"<name>": {"datatype", "shape", "data"}}} or {"row": 0, "error": "..."}')
+  .argument('<id>', 'job id')
+  .option('--out <file>', 'write them to this file instead of stdout')
+  .addOption(new Option('--start <row>', 'first row (default: 0)').argParser(count(0, Number.MAX_SAFE_INTEGER)))
+  .addOption(new Option('--max <rows>', 'rows at most (default: every row from --start)').argParser(count(1, Number.MAX_SAFE_INTEGER)))
+  .option('--partial', 'the rows answered so far of a job that has not ended')
+  .action(jobResults);
+
+jobsCommand('cancel')
+  .description('cancel a job that has not ended: chunks not yet run are dropped, the rows answered stay readable')
+  .argument('<id>', 'job id')
+  .option('--json', 'print the job as JSON')
+  .action(cancelJob);
+
+jobsCommand('list')
+  .description('list jobs, newest first')
+  .addOption(new Option('--state <state>', 'only jobs in this state: QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED; repeatable (default: every state)').argParser(collectState))
+  .option('--model <name>', 'only jobs of this model')
+  .addOption(new Option('--page-size <n>', 'jobs per page (default: 50)').argParser(count(1, 1000)))
+  .option('--all', 'every page, not only the first')
+  .option('--json', 'print JSON instead of a table')
+  .action(listJobs);
 
 program
   .command('profile')

@@ -13,7 +13,7 @@ import {
   type ServiceError,
   type StatusObject,
 } from '@grpc/grpc-js';
-import { loadGrpcObject, type ModelAdminClient, type PredictorClient } from '@modelserve/proto';
+import { loadGrpcObject, type JobsClient, type ModelAdminClient, type PredictorClient } from '@modelserve/proto';
 
 /** How long a client command waits for its connection: `--connect-timeout`, in seconds. */
 let connectTimeoutSeconds = 10;
@@ -124,11 +124,11 @@ function connectionInterceptor(channel: Channel, address: string): Interceptor {
 }
 
 /**
- * Admin and predictor clients for one server address, on one connection. `$MODELSERVE_TLS_CA`
+ * Admin, predictor and jobs clients for one server address, on one connection. `$MODELSERVE_TLS_CA`
  * turns on TLS and `$MODELSERVE_INFERENCE_TOKEN` sends the server's inference token; admin changes
  * take --token. Throws if `$MODELSERVE_TOKEN` is set.
  */
-export function connect(address: string): { admin: ModelAdminClient; predictor: PredictorClient; close(): void } {
+export function connect(address: string): { admin: ModelAdminClient; predictor: PredictorClient; jobs: JobsClient; close(): void } {
   const token = inferenceToken();
   const grpcObject = loadGrpcObject(loadPackageDefinition);
   const channelCreds = channelCredentials();
@@ -137,9 +137,11 @@ export function connect(address: string): { admin: ModelAdminClient; predictor: 
   const options = { channelOverride: channel, interceptors };
   const admin = new grpcObject.modelserve.v1.ModelAdmin(address, channelCreds, options);
   const predictor = new grpcObject.modelserve.v1.Predictor(address, channelCreds, options);
+  const jobs = new grpcObject.modelserve.v1.Jobs(address, channelCreds, options);
   return {
     admin,
     predictor,
+    jobs,
     close() {
       channel.close();
     },

@@ -2,6 +2,7 @@ import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } f
 import { ReflectionService } from '@grpc/reflection';
 import { ModelRegistry, silentLogger, type Backend, type InferenceObserver, type Logger, type ModelConfig, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
 import { combineObservers, DriftObserver, Metrics, RequestLog, type RequestLogPayloads, type Tracing } from '@modelserve/telemetry';
+import type { JobsApi } from '@modelserve/jobs';
 import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { ServerStatsRecorder } from './server-stats.js';
 import { InflightRequests } from './inference-calls.js';
 import { OpenStreams } from './stream.js';
 import { inferenceService } from './inference-service.js';
+import { jobsNotServed, jobsService } from './jobs-service.js';
 import { predictorService } from './predictor-service.js';
 import { predictWireService } from './predict-wire-service.js';
 import { serveCallsDirectly } from './direct-calls.js';
@@ -100,6 +102,14 @@ export interface ServerOptions {
    * Default: none.
    */
   requestLog?: { sampleRate: number; payloads?: RequestLogPayloads };
+  /**
+   * Batch jobs (modelserve.v1.Jobs, tokens as for inference): an engine the caller owns, or a
+   * function that opens one on the server's registry. The function is called once the repository
+   * has loaded (the engine resumes jobs on the registry's models; until then Jobs calls are
+   * UNAVAILABLE), and the engine it opens is the server's: closed after the drain, before the
+   * models unload. Default: none, and Jobs calls are UNIMPLEMENTED.
+   */
+  jobs?: JobsApi | ((registry: ModelRegistry) => Promise<JobsApi & { close(): Promise<void> }>) | undefined;
 }
 
 /** A running modelserve server. */
@@ -246,6 +256,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ingress.addService(grpcObject.inference.GRPCInferenceService.service, inferenceService(registry, logger, { ...inferenceOptions, isServing: () => health.serving }), declared);
   const serverStats = new ServerStatsRecorder();
   ingress.addService(grpcObject.modelserve.v1.ModelAdmin.service, adminService(registry, serverStats, health, logger, (graceMs) => void running.close(graceMs), drift), declared);
+  // Registered with or without jobs: without, each call says how to turn them on.
+  let jobs: JobsApi | undefined = typeof options.jobs === 'function' ? undefined : options.jobs;
+  const jobsEngine = (): JobsApi => {
+    if (jobs !== undefined) return jobs;
+    throw jobsNotServed(options.jobs === undefined ? 'off' : 'starting');
+  };
+  ingress.addService(grpcObject.modelserve.v1.Jobs.service, jobsService(jobsEngine, logger, { streams, inflight }), declared);
+  // The engine the server opens (options.jobs a function), once it is open or it is known there is none.
+  let settleOwnedJobs: (engine: (JobsApi & { close(): Promise<void> }) | undefined) => void = () => undefined;
+  const ownedJobs = new Promise<(JobsApi & { close(): Promise<void> }) | undefined>((resolve) => (settleOwnedJobs = resolve));
   health.addToServer(ingress.openRegistrar());
   new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(ingress.openRegistrar());
 
@@ -335,6 +355,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
         // Models still loading would be left running: unload once the repository has loaded.
         await loaded;
+        // The job engine stops taking chunks and lets the running ones commit while their models are still there.
+        const engine = await ownedJobs;
+        await engine?.close().catch((error: unknown) => logger.error({ err: error }, 'the job engine did not close cleanly'));
         await registry.close();
         await metricsEndpoint?.close();
         await options.tracing?.shutdown().catch((error: unknown) => logger.warn({ reason: String(error) }, 'traces could not be flushed'));
@@ -348,8 +371,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     repositoryReport = await loading;
   } catch (error) {
+    settleOwnedJobs(undefined);
     await running.close(0);
     throw error;
+  }
+  if (typeof options.jobs === 'function' && closing === undefined) {
+    try {
+      const engine = await options.jobs(registry);
+      settleOwnedJobs(engine);
+      jobs = engine;
+    } catch (error) {
+      settleOwnedJobs(undefined);
+      await running.close(0);
+      throw error;
+    }
+  } else {
+    settleOwnedJobs(undefined);
   }
   if (closing === undefined) {
     health.setLoading(false);

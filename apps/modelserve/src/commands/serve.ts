@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { setLogger } from '@grpc/grpc-js';
-import { BindError, startServer, type ModelControlMode, type RunningServer } from '@modelserve/server';
+import type { Logger } from '@modelserve/core';
+import { BindError, startServer, type ModelControlMode, type RunningServer, type ServerOptions } from '@modelserve/server';
 import { Tracing } from '@modelserve/telemetry';
 import { pino } from 'pino';
 import { portInUseMessage } from '../port-owner.js';
@@ -47,6 +49,20 @@ export interface ServeOptions {
   directCalls: boolean;
   /** True unless `--no-exit-on-error`: exit non-zero when a model fails to load at start-up (Triton's --exit-on-error). */
   exitOnError: boolean;
+  /** Batch jobs with their state in an embedded SQLite store in this directory. */
+  jobsDir?: string;
+  /** Dataset and output paths of jobs are relative to this directory; unset: inline rows only. */
+  jobsDataDir?: string;
+  /** Batch jobs on a NATS JetStream server (`nats://host:port`) shared by replicas, instead of `jobsDir`. */
+  jobsQueue?: string;
+  /** Job chunks this server runs at once; undefined: the engine's default. */
+  jobsConcurrency?: number;
+  /** Rows one job may have; undefined: the engine's default. */
+  jobsMaxRows?: number;
+  /** Jobs queued or running at once; undefined: the engine's default. */
+  jobsMaxQueued?: number;
+  /** With `jobsQueue`: how long a chunk may go unacknowledged (its replica died) before another replica gets it; undefined: the engine's default. */
+  jobsAckWaitMs?: number;
 }
 
 /**
@@ -107,6 +123,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (options.loadModel.length > 0 && options.modelControlMode === 'none') {
     throw new Error(`--load-model needs --model-control-mode explicit or on-demand (with none every model loads at start), got --model-control-mode none`);
   }
+  const jobs = await jobsOpener(options, logger);
   let server: RunningServer;
   try {
     server = await startServer({
@@ -136,6 +153,8 @@ export async function serve(options: ServeOptions): Promise<void> {
         adminToken: options.adminToken ?? process.env['MODELSERVE_ADMIN_TOKEN'],
         inferenceToken: options.inferenceToken ?? process.env['MODELSERVE_INFERENCE_TOKEN'],
       },
+      // Opened by the server once the repository has loaded; closed by it after the drain, before the models unload.
+      jobs,
       logger,
     });
   } catch (error) {
@@ -196,6 +215,69 @@ function metricsOptions(options: ServeOptions): { metricsPort?: number; metricsH
 
 /** Triton's metrics port. */
 export const defaultMetricsPort = 8002;
+
+/**
+ * How the server opens the job engine (`--jobs-dir` or `--jobs-queue`), or undefined when jobs are
+ * off. The --jobs-* flags that tune jobs are refused without one of the two, as are both at once,
+ * a --jobs-queue that is not a nats:// URL and a --jobs-data-dir that is not a directory.
+ */
+async function jobsOpener(options: ServeOptions, logger: Logger): Promise<ServerOptions['jobs']> {
+  if (options.jobsDir === undefined && options.jobsQueue === undefined) {
+    const tuning: Array<[string, unknown]> = [
+      ['--jobs-data-dir', options.jobsDataDir],
+      ['--jobs-concurrency', options.jobsConcurrency],
+      ['--jobs-max-rows', options.jobsMaxRows],
+      ['--jobs-max-queued', options.jobsMaxQueued],
+      ['--jobs-ack-wait-ms', options.jobsAckWaitMs],
+    ];
+    const given = tuning.filter(([, value]) => value !== undefined).map(([flag]) => flag);
+    if (given.length > 0) throw new Error(`${given.join(', ')} ${given.length === 1 ? 'needs' : 'need'} --jobs-dir or --jobs-queue (batch jobs are off without one), got neither`);
+    return undefined;
+  }
+  if (options.jobsDir !== undefined && options.jobsQueue !== undefined) {
+    throw new Error('expected --jobs-dir (jobs in an embedded SQLite store) or --jobs-queue (jobs in NATS JetStream, shared by replicas), got both');
+  }
+  if (options.jobsAckWaitMs !== undefined && options.jobsQueue === undefined) {
+    throw new Error('--jobs-ack-wait-ms needs --jobs-queue (with --jobs-dir one server runs every chunk), got --jobs-dir');
+  }
+  const queueUrl = options.jobsQueue === undefined ? undefined : natsUrl(options.jobsQueue);
+  const jobsDir = options.jobsDir === undefined ? undefined : path.resolve(options.jobsDir);
+  const dataDir = options.jobsDataDir === undefined ? undefined : path.resolve(options.jobsDataDir);
+  if (dataDir !== undefined) {
+    const found = await stat(dataDir).catch((error: NodeJS.ErrnoException) => error);
+    if (found instanceof Error) throw new Error(`--jobs-data-dir: expected a directory, got ${JSON.stringify(options.jobsDataDir)}: ${found.code === 'ENOENT' ? 'no such file or directory' : found.message}`);
+    if (!found.isDirectory()) throw new Error(`--jobs-data-dir: expected a directory, got ${JSON.stringify(options.jobsDataDir)}, a file`);
+  }
+  return async (registry) => {
+    // Loaded only when jobs are on: the SQLite and NATS clients add to every command's start-up otherwise.
+    const { openJobs } = await import('@modelserve/jobs');
+    const engine = await openJobs({
+      registry,
+      jobsDir,
+      dataDir,
+      queueUrl,
+      concurrency: options.jobsConcurrency,
+      maxRowsPerJob: options.jobsMaxRows,
+      maxActiveJobs: options.jobsMaxQueued,
+      ackWaitMs: options.jobsAckWaitMs,
+      logger,
+    });
+    logger.info({ jobsDir: jobsDir ?? null, queue: queueUrl ?? null, dataDir: dataDir ?? null }, 'batch jobs on');
+    return engine;
+  };
+}
+
+/** `--jobs-queue` as a nats:// URL, else refused with what was expected. */
+function natsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`--jobs-queue: expected a nats://host:port URL such as nats://127.0.0.1:4222, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'nats:' || url.hostname === '') throw new Error(`--jobs-queue: expected a nats://host:port URL such as nats://127.0.0.1:4222, got ${JSON.stringify(value)}`);
+  return value;
+}
 
 /** `--otlp-endpoint` as a URL: http or https, else refused with what was expected. */
 function otlpUrl(value: string): string {
