@@ -30,7 +30,6 @@ import { datasetFormat, openDataset, openResultWriter, resolveDataPath } from '.
 import { LocalChunkQueue } from './local-queue.js';
 import { NatsChunkQueue } from './nats-queue.js';
 import { NatsJobStore } from './nats-store.js';
-import { SqliteJobStore } from './sqlite-store.js';
 import {
   type ChunkQueue,
   type ChunkTask,
@@ -549,11 +548,22 @@ export async function openJobs(options: JobsOptions): Promise<JobEngine> {
     backend = await openNatsBackend(options.queueUrl, options);
   } else {
     if (options.jobsDir === undefined) throw invalidArgument('jobs need a directory for their store (--jobs-dir) or a queue (--jobs-queue)');
-    backend = { store: new SqliteJobStore(options.jobsDir), queue: new LocalChunkQueue(), requeueOnStart: true };
+    backend = { store: await openSqliteStore(options.jobsDir), queue: new LocalChunkQueue(), requeueOnStart: true };
   }
   const engine = new JobEngine(backend, options);
   await engine.start();
   return engine;
+}
+
+/**
+ * The embedded store. better-sqlite3 is an optional dependency (a native module, compiled where no
+ * prebuilt binary fits): a server that runs no jobs installs and starts without it.
+ */
+async function openSqliteStore(dir: string): Promise<JobStore> {
+  const module = await import('./sqlite-store.js').catch((error: unknown) => {
+    throw new ModelServeError('FailedPrecondition', `--jobs-dir needs better-sqlite3, which did not install here (${detailsOf(error)}); install it (npm install better-sqlite3@12) or use --jobs-queue`);
+  });
+  return new module.SqliteJobStore(dir);
 }
 
 /** Job state in JetStream's key-value store, chunks on its work-queue stream: every replica pointed at the server shares them. */

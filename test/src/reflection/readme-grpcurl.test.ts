@@ -104,6 +104,7 @@ describe('README grpcurl examples', () => {
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
       'inference.GRPCInferenceService',
+      'modelserve.v1.Jobs',
       'modelserve.v1.ModelAdmin',
       'modelserve.v1.Predictor',
     ]);
@@ -244,7 +245,7 @@ describe('the emulator, as grpcurl', () => {
       await expect(list(address, ['v1'])).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
       const reflection = new Reflection(address);
       try {
-        expect(await reflection.listServices()).toEqual(['inference.GRPCInferenceService', 'modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor']);
+        expect(await reflection.listServices()).toEqual(['inference.GRPCInferenceService', 'modelserve.v1.Jobs', 'modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor']);
         expect(reflection.version).toBe('v1alpha');
       } finally {
         reflection.close();
