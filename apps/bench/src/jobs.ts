@@ -4,7 +4,8 @@
  * - Throughput: a `--jobs-rows` (1,000,000) row MLP job's rows/s (from its started and finished
  *   times) against the same server's best online batched throughput, measured in closed-loop
  *   windows (64 in flight, unary, batch 1) just before and just after the job.
- * - Interference: online MLP requests in an open loop at half that capacity, `--jobs-rounds`
+ * - Interference: online MLP requests in an open loop (Node load workers) at half the capacity the
+ *   same workers measure closed-loop, `--jobs-rounds`
  *   pairs of windows without and with a big job running (the order alternating), p99 with / p99
  *   without, per pair.
  * - Scale-out: a CNN job on one replica, then on two replicas reading one NATS JetStream stream
@@ -13,7 +14,8 @@
  *   from the model's run count polled just before the kill against the rows the store had
  *   committed then.
  *
- * The driver runs in this process (as --cache does): the parent is idle during a window.
+ * Online load comes from h2load (closed loop, when installed) and a Node load worker process (open
+ * loop, latency from when each request was due), as in the other modes.
  */
 import { open, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,9 +27,9 @@ import { formatNpyHeader } from '@modelserve/jobs/npy';
 import { startNatsServer } from '@modelserve/jobs/testing';
 import { type Job__Output, loadGrpcObject } from '@modelserve/proto';
 import { AdminClient } from './admin.js';
-import { summarize } from './histogram.js';
-import { LoadRecord, runClosedLoop, runOpenLoop } from './load-loops.js';
-import { openClient, unarySender } from './load-senders.js';
+import { findH2load } from './h2load.js';
+import { type LoadDriver, LoadGenerator } from './load-generator.js';
+import { H2loadDriver } from './load-h2load.js';
 import type { BenchOptions } from './options.js';
 import { benchModels, type BenchModel, encodedPayloads, inputValues, sampleSize } from './payloads.js';
 import { generateModels, temporaryDirectory, writeRepository } from './repository.js';
@@ -108,30 +110,28 @@ function watch(client: JobsClient, id: string, until: (job: Job__Output) => bool
 
 const rowsPerSecond = (job: Job__Output): number => Number(job.rows_done) / ((Number(job.finished_unix_ms) - Number(job.started_unix_ms)) / 1000);
 
-async function onlineCapacity(address: string, model: BenchModel, ms: number): Promise<number> {
-  const client = openClient(address);
-  const payloads = encodedPayloads(model).map((p) => Buffer.from(p, 'base64'));
-  const sender = unarySender(client, payloads, 30_000);
-  const origin = performance.now();
-  const record = new LoadRecord({ start: origin + 500, end: origin + 500 + ms, requests: 0 });
-  await runClosedLoop(Array.from({ length: 64 }, () => sender), record, 30_000);
-  client.close();
-  const perSecond = record.completed / (ms / 1000);
-  record.destroy();
-  return perSecond;
+/** The load drivers: h2load (when installed) for the closed loop, one Node load worker process for the open loop. */
+interface Drivers {
+  closed: LoadDriver;
+  open: LoadDriver;
 }
 
-async function openLoopP99(address: string, model: BenchModel, rate: number, ms: number): Promise<{ p99: number; errors: number }> {
-  const clients = [openClient(address), openClient(address)];
-  const payloads = encodedPayloads(model).map((p) => Buffer.from(p, 'base64'));
-  const senders = clients.map((c) => unarySender(c, payloads, 30_000));
-  const origin = performance.now();
-  const record = new LoadRecord({ start: origin + 500, end: origin + 500 + ms, requests: 0 });
-  await runOpenLoop(senders, rate, 10_000, record, 30_000);
-  for (const c of clients) c.close();
-  const result = { p99: summarize(record.histogram).p99, errors: Object.values(record.errors).reduce((a, b) => a + b, 0) };
-  record.destroy();
-  return result;
+async function openDrivers(): Promise<Drivers> {
+  const h2load = findH2load();
+  const open = await LoadGenerator.start(2);
+  return { closed: h2load === undefined ? open : new H2loadDriver(h2load), open };
+}
+
+/** Online MLP throughput, closed loop of 64 unary calls in flight, batch 1 per request (by `driver`: default the closed-loop one). */
+async function onlineCapacity(drivers: Drivers, address: string, model: BenchModel, ms: number, driver: LoadDriver = drivers.closed): Promise<number> {
+  const outcome = await driver.run({ address, method: 'unary', payloads: encodedPayloads(model), concurrency: 64, streams: 1, rate: 0, warmupMs: 500, durationMs: ms });
+  return outcome.requestsPerSecond;
+}
+
+/** Online MLP at `rate` requests/s (open loop: latency counts from when each request was due). */
+async function openLoopP99(drivers: Drivers, address: string, model: BenchModel, rate: number, ms: number): Promise<{ p99: number; errors: number }> {
+  const outcome = await drivers.open.run({ address, method: 'unary', payloads: encodedPayloads(model), concurrency: 64, streams: 1, rate, warmupMs: 500, durationMs: ms, maxInFlight: 10_000, channels: 2 });
+  return { p99: outcome.latency.p99, errors: Object.values(outcome.errors).reduce((a, b) => a + b, 0) };
 }
 
 const submit = (client: JobsClient, model: BenchModel, dataset: string, extra: object = {}): Promise<Job__Output> =>
@@ -142,6 +142,7 @@ export async function runJobs(options: BenchOptions, jobs: JobsBenchOptions): Pr
   const cnn = benchModels.cnn;
   const tmp = await temporaryDirectory('modelserve-bench-jobs-');
   const servers: RunningServer[] = [];
+  const drivers = await openDrivers();
   const stopAll = async (): Promise<void> => {
     await Promise.all(servers.splice(0).map((s) => s.stop()));
   };
@@ -162,7 +163,7 @@ export async function runJobs(options: BenchOptions, jobs: JobsBenchOptions): Pr
     servers.push(main);
     const client = jobsClientOf(main.address);
     const windowMs = options.durationMs;
-    const onlineBefore = Math.max(await onlineCapacity(main.address, mlp, windowMs), await onlineCapacity(main.address, mlp, windowMs));
+    const onlineBefore = Math.max(await onlineCapacity(drivers, main.address, mlp, windowMs), await onlineCapacity(drivers, main.address, mlp, windowMs));
     jobs.onNote(`online MLP, 64 in flight: ${Math.round(onlineBefore).toLocaleString('en-US')} req/s`);
     const big = await submit(client, mlp, 'mlp.npy');
     let lastNote = 0;
@@ -175,22 +176,23 @@ export async function runJobs(options: BenchOptions, jobs: JobsBenchOptions): Pr
     });
     if (done.state !== 'JOB_STATE_SUCCEEDED') throw new Error(`the MLP job ended ${done.state}: ${done.message}`);
     const jobRowsPerSecond = rowsPerSecond(done);
-    const onlineAfter = Math.max(await onlineCapacity(main.address, mlp, windowMs), await onlineCapacity(main.address, mlp, windowMs));
+    const onlineAfter = Math.max(await onlineCapacity(drivers, main.address, mlp, windowMs), await onlineCapacity(drivers, main.address, mlp, windowMs));
     jobs.onNote(`job: ${Math.round(jobRowsPerSecond).toLocaleString('en-US')} rows/s; online after: ${Math.round(onlineAfter).toLocaleString('en-US')} req/s`);
 
-    // 2. Online at half capacity, without and with a job running.
-    const rate = Math.max(onlineBefore, onlineAfter) / 2;
+    // 2. Online at half capacity, without and with a job running. Half of what the open-loop driver
+    // itself carries closed-loop: the Node load workers share the two cores and top out below h2load.
+    const rate = (await onlineCapacity(drivers, main.address, mlp, windowMs, drivers.open)) / 2;
     const interference: JobsRun['interference'] = [];
     for (let round = 0; round < jobs.rounds; round++) {
       const measure: Partial<Record<'without' | 'with', { p99: number; errors: number }>> = {};
       for (const side of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
         if (side === 'without') {
-          measure.without = await openLoopP99(main.address, mlp, rate, windowMs);
+          measure.without = await openLoopP99(drivers, main.address, mlp, rate, windowMs);
           continue;
         }
         const job = await submit(client, mlp, 'mlp.npy');
         await watch(client, job.id, (j) => Number(j.chunks_done) > 0);
-        measure.with = await openLoopP99(main.address, mlp, rate, windowMs);
+        measure.with = await openLoopP99(drivers, main.address, mlp, rate, windowMs);
         const after = await call<Job__Output>((cb) => client.GetJob({ id: job.id }, cb));
         if (after.state !== 'JOB_STATE_RUNNING') jobs.onNote(`the job ran out before the window ended (${after.state}); use more --jobs-rows`);
         await call<Job__Output>((cb) => client.CancelJob({ id: job.id }, cb)).catch(() => undefined);
@@ -270,6 +272,8 @@ export async function runJobs(options: BenchOptions, jobs: JobsBenchOptions): Pr
     return { rows: jobs.rows, cnnRows: jobs.cnnRows, onlineBefore, onlineAfter, jobRowsPerSecond, interference, scaleOut, crash };
   } finally {
     await stopAll();
+    if (drivers.closed !== drivers.open) await drivers.closed.close();
+    await drivers.open.close();
     tmp.remove();
   }
 }

@@ -148,6 +148,8 @@ export class ModelRegistry {
   };
   /** The version the last `enqueue` routed to, read when it throws (observer only). */
   private picked: number | undefined;
+  /** When the last request that was not background work arrived (`performance.now()`). */
+  private foregroundAt = -Infinity;
 
   private constructor(options: RegistryOptions) {
     this.maxBytesElement = options.maxBytesElement ?? defaultMaxBytesElement;
@@ -295,6 +297,11 @@ export class ModelRegistry {
   /** A model's configuration as read from its config.yaml (defaults filled); `NotFound` for an unknown model. */
   config(name: string): ModelConfig {
     return this.record(name).config;
+  }
+
+  /** Milliseconds since the last request that was not background work (batch jobs yield while this is small). */
+  foregroundIdleMs(): number {
+    return performance.now() - this.foregroundAt;
   }
 
   /** A ready version's inputs, outputs and status; the default version when `version` is empty. */
@@ -493,6 +500,7 @@ export class ModelRegistry {
     // Not async: one promise per request fewer on the hot path; a synchronous failure still rejects.
     // Counted before it is queued: a run can start at once, and the backend asks whether it is alone.
     this.requestsInFlight++;
+    if (request.background !== true) this.foregroundAt = performance.now();
     const observer = this.observer;
     const started = observer === undefined ? 0 : performance.now();
     let queued: Queued;
