@@ -164,6 +164,25 @@ describe('jobs, embedded (SQLite)', () => {
     }
   });
 
+  it('fails the rows of a chunk that fails three times with the reason (dead letter), and the job past max_failed_rows', async () => {
+    const engine = await openJobs({ registry, jobsDir: jobsDir(), concurrency: 1 });
+    try {
+      // One chunk at a time: the long job on model 0 runs first (priority 1), so model 1 is unloaded before any chunk of the second job starts.
+      const first = await engine.submit({ model: names[0]!, rows: Array.from({ length: 400 }, (_, i) => row(i)), chunkRows: 4 });
+      const other = tinyModel(1);
+      const doomed = await engine.submit({ model: names[1]!, rows: Array.from({ length: 6 }, () => [{ name: 'input', datatype: 'FP32' as const, shape: [other.inputSize], data: new Float32Array(other.inputSize) }]), chunkRows: 4, priority: 2 });
+      await registry.unload(names[1]!);
+      const failed = await ended(engine, doomed.id);
+      expect(failed).toMatchObject({ state: 'FAILED', rowsDone: 0 });
+      expect(failed.errors[0]).toEqual({ row: 0, message: expect.stringMatching(/^chunk 0 failed 3 times: .*tiny-0001/) });
+      expect(failed.message).toMatch(/^4 rows failed, more than max_failed_rows 0 \(first: row 0: chunk 0 failed 3 times: /);
+      expect((await ended(engine, first.id)).state).toBe('SUCCEEDED');
+    } finally {
+      await engine.close();
+      await registry.load(names[1]!);
+    }
+  });
+
   it('resumes after a restart from its last committed chunk and answers every row once', async () => {
     const dir = jobsDir();
     const first = await openJobs({ registry, jobsDir: dir, concurrency: 1 });

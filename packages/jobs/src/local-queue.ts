@@ -21,6 +21,8 @@ type Handlers = Parameters<ChunkQueue['start']>[0];
 
 /** How long a chunk that hit a full model queue waits before it is tried again. */
 const retryLaterMs = 20;
+/** How long a chunk that failed waits before its next attempt (doubling each attempt). */
+const retryBackoffMs = 200;
 
 export class LocalChunkQueue implements ChunkQueue {
   private readonly jobs: QueuedJob[] = [];
@@ -31,6 +33,7 @@ export class LocalChunkQueue implements ChunkQueue {
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly idle: (() => void)[] = [];
+  private readonly retrying = new Set<NodeJS.Timeout>();
 
   enqueue(job: JobRecord, chunks: readonly number[]): Promise<void> {
     if (chunks.length > 0) {
@@ -96,7 +99,12 @@ export class LocalChunkQueue implements ChunkQueue {
         this.giveBack(task);
         this.pausedUntil = Date.now() + retryLaterMs;
       } else if (task.attempt < maxAttempts) {
-        this.giveBack({ ...task, attempt: task.attempt + 1 });
+        const timer = setTimeout(() => {
+          this.retrying.delete(timer);
+          this.giveBack({ ...task, attempt: task.attempt + 1 });
+          this.pump();
+        }, retryBackoffMs * 2 ** (task.attempt - 1));
+        this.retrying.add(timer);
       } else {
         await handlers.deadLetter(task, detailsOf(error)).catch(() => undefined);
       }
@@ -109,6 +117,7 @@ export class LocalChunkQueue implements ChunkQueue {
   close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const timer of this.retrying) clearTimeout(timer);
     if (this.running === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
