@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { SqliteJobStore } from '@modelserve/jobs/sqlite';
-import { tinyModel, writeManyModelRepository } from '@modelserve/model-zoo';
+import { tinyModel } from '@modelserve/model-zoo';
 import type { Job__Output } from '@modelserve/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServe, type ServeProcess } from './support/cli.js';
 import { put } from './support/fixtures.js';
-import { getJob, jobResults, jobsClient, npyFloat32, watchJob } from './support/jobs.js';
+import { checkRowsAgainstReference, getJob, jobResults, jobsClient, npyFloat32, tinyJobFixture, watchJob } from './support/jobs.js';
 import { failure, unary } from './support/server.js';
 
 // Spawns two servers in turn and runs a job of 60,000 rows: a limit for a hung test, not a speed claim.
@@ -24,14 +24,11 @@ let root: string;
 let repository: string;
 let dataDir: string;
 const model = tinyModel(0);
-const values = Float32Array.from({ length: ROWS * model.inputSize }, (_, i) => Math.sin(i * 0.37));
+let values: Float32Array;
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'modelserve-jobs-crash-'));
-  repository = path.join(root, 'models');
-  await writeManyModelRepository(repository, 1);
-  dataDir = path.join(root, 'data');
-  await put(dataDir, 'rows.npy', npyFloat32(ROWS, model.inputSize, values));
+  ({ repository, dataDir, values } = await tinyJobFixture(root, ROWS, (i) => Math.sin(i * 0.37)));
   await put(root, 'outside.npy', npyFloat32(1, model.inputSize, values.subarray(0, model.inputSize)));
   await symlink(path.join(root, 'outside.npy'), path.join(dataDir, 'escape.npy'));
 });
@@ -83,13 +80,7 @@ describe('jobs after kill -9 (embedded SQLite)', () => {
         expect(done).toMatchObject({ state: 'JOB_STATE_SUCCEEDED', rows_done: String(ROWS), rows_failed: '0', chunks_done: String(stopped.chunksTotal) });
         const rows = await jobResults(client, job.id);
         expect(rows.length).toBe(ROWS);
-        for (let i = 0; i < ROWS; i++) {
-          const r = rows[i]!;
-          if (r.row !== String(i)) throw new Error(`row ${i} answered as row ${r.row}`);
-          const got = new Float32Array(Uint8Array.from(r.outputs[0]!.raw_contents).buffer);
-          const want = model.forward(values.subarray(i * model.inputSize, (i + 1) * model.inputSize), 1);
-          for (let k = 0; k < want.length; k++) if (Math.abs(got[k]! - want[k]!) > 1e-4) throw new Error(`row ${i} output ${k}: expected ${want[k]}, got ${got[k]}`);
-        }
+        checkRowsAgainstReference(rows, values);
         client.close();
       } finally {
         second.serve.kill();

@@ -7,12 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startNatsServer, type NatsServer } from '@modelserve/jobs/testing';
-import { tinyModel, writeManyModelRepository } from '@modelserve/model-zoo';
 import type { Job__Output } from '@modelserve/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServe, type ServeProcess } from './support/cli.js';
-import { put } from './support/fixtures.js';
-import { jobResults, jobsClient, npyFloat32, watchJob } from './support/jobs.js';
+import { checkRowsAgainstReference, jobResults, jobsClient, tinyJobFixture, watchJob } from './support/jobs.js';
 import { unary } from './support/server.js';
 
 // Two replicas, a job of 40,000 rows and one ack wait: a limit for a hung test, not a speed claim.
@@ -23,15 +21,11 @@ let root: string;
 let repository: string;
 let dataDir: string;
 let nats: NatsServer;
-const model = tinyModel(0);
-const values = Float32Array.from({ length: ROWS * model.inputSize }, (_, i) => Math.cos(i * 0.11));
+let values: Float32Array;
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'modelserve-jobs-nats-'));
-  repository = path.join(root, 'models');
-  await writeManyModelRepository(repository, 1);
-  dataDir = path.join(root, 'data');
-  await put(dataDir, 'rows.npy', npyFloat32(ROWS, model.inputSize, values));
+  ({ repository, dataDir, values } = await tinyJobFixture(root, ROWS, (i) => Math.cos(i * 0.11)));
   nats = await startNatsServer();
 });
 
@@ -68,13 +62,7 @@ describe('jobs on NATS JetStream, two replicas', () => {
         expect(done).toMatchObject({ state: 'JOB_STATE_SUCCEEDED', rows_done: String(ROWS), rows_failed: '0', chunks_done: atKill.chunks_total });
         const rows = await jobResults(clientB, job.id);
         expect(rows.length).toBe(ROWS);
-        for (let i = 0; i < ROWS; i++) {
-          const r = rows[i]!;
-          if (r.row !== String(i)) throw new Error(`row ${i} answered as row ${r.row}`);
-          const got = new Float32Array(Uint8Array.from(r.outputs[0]!.raw_contents).buffer);
-          const want = model.forward(values.subarray(i * model.inputSize, (i + 1) * model.inputSize), 1);
-          for (let k = 0; k < want.length; k++) if (Math.abs(got[k]! - want[k]!) > 1e-4) throw new Error(`row ${i} output ${k}: expected ${want[k]}, got ${got[k]}`);
-        }
+        checkRowsAgainstReference(rows, values);
         clientB.close();
       } finally {
         a.serve.kill();
