@@ -10,10 +10,13 @@
  * are the job's counters and first errors updated, so a chunk retried after a crash can never be
  * counted twice, and its results are never half written. `synchronous = NORMAL` with WAL keeps
  * every committed transaction through a crash of the process (kill -9); a power loss may lose
- * the last ones, which then run again.
+ * the last ones, which then run again. Commits never checkpoint (`wal_autocheckpoint = 0`): a
+ * worker thread does, every second (sqlite-checkpointer.js), so its fsync never stalls the event
+ * loop that answers online requests.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type ChunkCommit, type JobRecord, type JobState, type JobStore, type ListFilter, mergeErrors } from './types.js';
 
@@ -21,17 +24,30 @@ interface JobRow {
   record: string;
 }
 
+const checkpointerUrl = new URL('./sqlite-checkpointer.js', import.meta.url);
+
+/** A checkpoint the checkpointer thread made: WAL frames, and how many of them reached the database file. */
+export interface Checkpoint {
+  log: number;
+  checkpointed: number;
+}
+
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;
   private readonly statements;
+  private readonly checkpointer: Worker;
+  /** Called on each checkpoint that found frames in the WAL. */
+  onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined;
 
-  /** Opens (creating if needed) `<dir>/jobs.sqlite`. */
-  constructor(dir: string) {
+  /** Opens (creating if needed) `<dir>/jobs.sqlite`; `checkpointMs` is how often the WAL is checkpointed. */
+  constructor(dir: string, checkpointMs = 1000) {
     mkdirSync(dir, { recursive: true });
-    this.db = new Database(join(dir, 'jobs.sqlite'));
+    const path = join(dir, 'jobs.sqlite');
+    this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS jobs (
         id TEXT PRIMARY KEY,
@@ -61,7 +77,19 @@ export class SqliteJobStore implements JobStore {
       chunk: this.db.prepare<[string, number], { results: Buffer }>('SELECT results FROM chunks WHERE job_id = ? AND chunk = ?'),
       committed: this.db.prepare<[string], { chunk: number }>('SELECT chunk FROM chunks WHERE job_id = ?'),
     };
+    this.checkpointer = new Worker(checkpointerUrl, { workerData: { path, intervalMs: checkpointMs } });
+    this.checkpointer.unref();
+    this.checkpointer.on('message', (message: Checkpoint | { error: string }) => {
+      if ('log' in message) this.onCheckpoint?.(message);
+    });
+    // Without the thread, commits checkpoint again as SQLite does by default (every 1000 pages).
+    this.checkpointerExited = new Promise((resolve) => this.checkpointer.once('exit', () => resolve()));
+    this.checkpointer.on('error', () => {
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    });
   }
+
+  private readonly checkpointerExited: Promise<void>;
 
   private read(id: string): JobRecord | undefined {
     const row = this.statements.get.get(id);
@@ -156,8 +184,10 @@ export class SqliteJobStore implements JobStore {
     return Promise.resolve(run.immediate());
   }
 
-  close(): Promise<void> {
+  /** Stops the checkpointer after a last checkpoint, then closes the database. */
+  async close(): Promise<void> {
+    this.checkpointer.postMessage('close');
+    await this.checkpointerExited;
     this.db.close();
-    return Promise.resolve();
   }
 }
