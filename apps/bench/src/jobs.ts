@@ -53,7 +53,7 @@ export interface JobsRun {
   onlineAfter: number;
   jobRowsPerSecond: number;
   /** p99 (ms) pairs, open loop at half capacity: without and with a job running. */
-  interference: Array<{ withoutMs: number; withMs: number; rate: number; errors: number }>;
+  interference: Array<{ withoutMs: number; withMs: number; rate: number; errors: number; loopWithoutMs?: number; loopWithMs?: number }>;
   /** CNN job rows/s: one replica and two, alternating. */
   scaleOut: Array<{ replicas: number; rowsPerSecond: number }>;
   crash: { rowsTotal: number; committedAtKill: number; runAtKill: number; recomputedAtLeast: number; chunkRows: number; concurrency: number; rowsRunAfterRestart: number } | undefined;
@@ -129,9 +129,11 @@ async function onlineCapacity(drivers: Drivers, address: string, model: BenchMod
 }
 
 /** Online MLP at `rate` requests/s (open loop: latency counts from when each request was due). */
-async function openLoopP99(drivers: Drivers, address: string, model: BenchModel, rate: number, ms: number): Promise<{ p99: number; errors: number }> {
+async function openLoopP99(drivers: Drivers, address: string, model: BenchModel, rate: number, ms: number, admin: AdminClient): Promise<{ p99: number; errors: number; loopMaxMs: number }> {
+  await admin.serverStats(true);
   const outcome = await drivers.open.run({ address, method: 'unary', payloads: encodedPayloads(model), concurrency: 64, streams: 1, rate, warmupMs: 500, durationMs: ms, maxInFlight: 10_000, channels: 2 });
-  return { p99: outcome.latency.p99, errors: Object.values(outcome.errors).reduce((a, b) => a + b, 0) };
+  const loop = await admin.serverStats(false);
+  return { p99: outcome.latency.p99, errors: Object.values(outcome.errors).reduce((a, b) => a + b, 0), loopMaxMs: loop?.event_loop_delay_max_ms ?? Number.NaN };
 }
 
 const submit = (client: JobsClient, model: BenchModel, dataset: string, extra: object = {}): Promise<Job__Output> =>
@@ -183,24 +185,28 @@ export async function runJobs(options: BenchOptions, jobs: JobsBenchOptions): Pr
     // itself carries closed-loop: the Node load workers share the two cores and top out below h2load.
     const rate = (await onlineCapacity(drivers, main.address, mlp, windowMs, drivers.open)) / 2;
     const interference: JobsRun['interference'] = [];
+    const mainAdmin = new AdminClient(main.address);
     for (let round = 0; round < jobs.rounds; round++) {
-      const measure: Partial<Record<'without' | 'with', { p99: number; errors: number }>> = {};
+      const measure: Partial<Record<'without' | 'with', { p99: number; errors: number; loopMaxMs: number }>> = {};
       for (const side of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
         if (side === 'without') {
-          measure.without = await openLoopP99(drivers, main.address, mlp, rate, windowMs);
+          measure.without = await openLoopP99(drivers, main.address, mlp, rate, windowMs, mainAdmin);
           continue;
         }
         const job = await submit(client, mlp, 'mlp.npy');
         await watch(client, job.id, (j) => Number(j.chunks_done) > 0);
-        measure.with = await openLoopP99(drivers, main.address, mlp, rate, windowMs);
+        measure.with = await openLoopP99(drivers, main.address, mlp, rate, windowMs, mainAdmin);
         const after = await call<Job__Output>((cb) => client.GetJob({ id: job.id }, cb));
         if (after.state !== 'JOB_STATE_RUNNING') jobs.onNote(`the job ran out before the window ended (${after.state}); use more --jobs-rows`);
         await call<Job__Output>((cb) => client.CancelJob({ id: job.id }, cb)).catch(() => undefined);
       }
-      interference.push({ withoutMs: measure.without!.p99, withMs: measure.with!.p99, rate, errors: measure.without!.errors + measure.with!.errors });
-      jobs.onNote(`round ${round + 1}: online p99 ${measure.without!.p99.toFixed(2)} ms without a job, ${measure.with!.p99.toFixed(2)} ms with (${Math.round(rate)} req/s)`);
+      interference.push({ withoutMs: measure.without!.p99, withMs: measure.with!.p99, rate, errors: measure.without!.errors + measure.with!.errors, loopWithoutMs: measure.without!.loopMaxMs, loopWithMs: measure.with!.loopMaxMs });
+      jobs.onNote(
+        `round ${round + 1}: online p99 ${measure.without!.p99.toFixed(2)} ms without a job, ${measure.with!.p99.toFixed(2)} ms with (${Math.round(rate)} req/s); server event-loop delay max ${measure.without!.loopMaxMs.toFixed(1)} / ${measure.with!.loopMaxMs.toFixed(1)} ms`,
+      );
     }
     client.close();
+    mainAdmin.close();
     await stopAll();
 
     // 3. Replicas on one NATS stream: one, then two, alternating.
