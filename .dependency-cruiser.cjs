@@ -83,6 +83,13 @@ module.exports = {
       to: { path: [...ws('proto|server|client|telemetry'), '^apps/', '(^|/)@grpc/', '(^|/)protobufjs(/|$)'] },
     },
     {
+      name: 'autoscale-is-pure',
+      severity: 'error',
+      comment: 'The autoscaling policy and its simulation are pure computation: no other package, no transport, no processes.',
+      from: { path: pkg('autoscale') },
+      to: { path: [...ws('proto|core|server|client|jobs|telemetry|model-zoo'), '^apps/', '(^|/)@grpc/', '^(node:)?(child_process|net|http|http2|worker_threads)$'] },
+    },
+    {
       name: 'only-public-entries-across-packages',
       severity: 'error',
       comment: "Apps, tests and other packages use packages' public entries, never their src/ internals.",

@@ -133,6 +133,8 @@ describe('SetServingStatus', () => {
   it('takes the server out of rotation and back, answering requests all the while', async () => {
     expect(await setServing(false)).toEqual({ serving: false });
     for (const service of ['', 'modelserve.v1.Predictor', 'inference.GRPCInferenceService', 'mnist_mlp']) expect(await check(service), service).toBe('NOT_SERVING');
+    // Liveness (what a Kubernetes liveness probe asks) stays SERVING: out of rotation is not dead.
+    expect(await check('modelserve.v1.Liveness')).toBe('SERVING');
     const unloadedThenLoaded = await unary<LoadModelResponse__Output>((cb) => t.admin.LoadModel({ name: 'tiny_mlp' }, cb));
     expect(unloadedThenLoaded.status!.versions[0]!.state).toBe('VERSION_STATE_READY');
     expect(await check('tiny_mlp')).toBe('NOT_SERVING'); // a model loading meanwhile stays out of rotation

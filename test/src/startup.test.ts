@@ -152,6 +152,7 @@ describe('a server loading its models', () => {
     try {
       expect(await check('')).toBe('NOT_SERVING');
       expect(await check('modelserve.v1.Predictor')).toBe('NOT_SERVING');
+      expect(await check('modelserve.v1.Liveness')).toBe('SERVING');
       // Models are listed once loaded, in name order, not in the order their loads finish.
       expect(await failure(unary((cb) => health.Check({ service: 'tiny_mlp' }, cb)))).toMatchObject({ code: 5 });
       expect((await unary<{ ready: boolean }>((cb) => inference.ServerReady({}, cb))).ready).toBe(false);

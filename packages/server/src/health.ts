@@ -3,15 +3,23 @@ import type { ModelRegistry } from '@modelserve/core';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ServiceRegistrar } from './ingress.js';
 
-/** Service names that are healthy whenever the server runs. */
+/**
+ * SERVING from start to exit, whatever the serving status (loading, out of rotation, draining):
+ * for liveness probes (Kubernetes `grpc: { service: modelserve.v1.Liveness }`), which must not
+ * restart a replica taken out of rotation on purpose.
+ */
+export const livenessService = 'modelserve.v1.Liveness';
+
+/** Service names that are healthy whenever the server is in rotation. */
 export const servedServices = ['modelserve.v1.Predictor', 'modelserve.v1.ModelAdmin', 'inference.GRPCInferenceService'] as const;
 
 /**
- * `grpc.health.v1.Health`: the overall status under "", one status per API, and one per model
- * under the model's name (SERVING while a version can answer requests that name no version).
+ * `grpc.health.v1.Health`: the overall status under "", one status per API, one per model under
+ * the model's name (SERVING while a version can answer requests that name no version), and
+ * `modelserve.v1.Liveness`, SERVING as long as the process answers.
  */
 export class ServerHealth {
-  private readonly health = new HealthImplementation({ '': 'SERVING' });
+  private readonly health = new HealthImplementation({ '': 'SERVING', [livenessService]: 'SERVING' });
   private readonly unsubscribe: () => void;
   private inRotation = true;
   /** While the repository loads (the port is open already): NOT_SERVING everywhere. */

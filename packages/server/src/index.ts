@@ -16,7 +16,7 @@ export type { PredictorOptions } from './predictor-service.js';
 export { adminService } from './admin-service.js';
 export { inferenceService, serverExtensions, serverName, serverVersion } from './inference-service.js';
 export type { InferenceServiceOptions } from './inference-service.js';
-export { ServerHealth } from './health.js';
+export { livenessService, ServerHealth } from './health.js';
 export { ServerStatsRecorder } from './server-stats.js';
 export { redisSharedCache } from './shared-cache-redis.js';
 export type { RedisSharedCacheOptions } from './shared-cache-redis.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The publishable packages (every other workspace package is private), as the root script `pack:packages` packs them. */
-export const publishable = ['@modelserve/proto', '@modelserve/core', '@modelserve/telemetry', '@modelserve/jobs', '@modelserve/server', '@modelserve/client', '@modelserve/cli'] as const;
+export const publishable = ['@modelserve/proto', '@modelserve/core', '@modelserve/telemetry', '@modelserve/jobs', '@modelserve/autoscale', '@modelserve/server', '@modelserve/client', '@modelserve/cli'] as const;
 
 /**
  * The environment of npm and npx in the scratch project: the test's own, without the lower-case
