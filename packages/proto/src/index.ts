@@ -13,7 +13,7 @@ export { protoFiles } from './load.js';
 export { loaderOptions } from './load.js';
 /** proto-loader's package definition of protoFiles (plus extra files), cached. */
 export { loadPackageDefinition } from './load.js';
-/** The typed grpc object with every service (Predictor, ModelAdmin, GRPCInferenceService), made by the caller's grpc-js; cached. */
+/** The typed grpc object with every service (Predictor, ModelAdmin, Jobs, Cluster, GRPCInferenceService), made by the caller's grpc-js; cached. */
 export { loadGrpcObject } from './load.js';
 /** The type of loadGrpcObject's result, and of the grpc-js function it takes. */
 export type { GrpcPackageLoader, ProtoGrpcType } from './load.js';
@@ -21,8 +21,8 @@ export type { GrpcPackageLoader, ProtoGrpcType } from './load.js';
 // Messages and services
 /** Generated modelserve.v1 message, client, handler and definition types (`X` to send, `X__Output` received). */
 export type * from './messages.js';
-/** The OutputFormat and VersionState enums as name-to-name objects (enums travel as strings). */
-export { DatasetFormat, JobState, OutputFormat, VersionState } from './messages.js';
+/** The enums as name-to-name objects (enums travel as strings). */
+export { DatasetFormat, JobState, OutputFormat, ReplicaState, VersionState } from './messages.js';
 
 /** Open Inference Protocol (KServe v2, Triton's `inference` package) message, client and handler types, and its enums. */
 export * as oip from './inference-messages.js';

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as AdminProtoGrpcType } from './generated/admin.js';
+import type { ProtoGrpcType as ClusterProtoGrpcType } from './generated/cluster.js';
 import type { ProtoGrpcType as InferenceProtoGrpcType } from './generated/grpc_service.js';
 import type { ProtoGrpcType as JobsProtoGrpcType } from './generated/jobs.js';
 import type { ProtoGrpcType as PredictorProtoGrpcType } from './generated/predictor.js';
@@ -31,6 +32,7 @@ export const protoFiles: readonly string[] = [
   'modelserve/v1/predictor.proto',
   'modelserve/v1/admin.proto',
   'modelserve/v1/jobs.proto',
+  'modelserve/v1/cluster.proto',
   'inference/model_config.proto',
   'inference/grpc_service.proto',
 ];
@@ -46,7 +48,7 @@ export const loaderOptions: Readonly<protoLoader.Options> = Object.freeze({
 });
 
 /** The shape of the grpc object holding every package (modelserve.v1, inference), as generated from the .proto files. */
-export type ProtoGrpcType = TensorProtoGrpcType & PredictorProtoGrpcType & AdminProtoGrpcType & JobsProtoGrpcType & InferenceProtoGrpcType;
+export type ProtoGrpcType = TensorProtoGrpcType & PredictorProtoGrpcType & AdminProtoGrpcType & JobsProtoGrpcType & ClusterProtoGrpcType & InferenceProtoGrpcType;
 
 /** grpc-js's `loadPackageDefinition`: turns a package definition into client constructors and service definitions. */
 export type GrpcPackageLoader = (definition: protoLoader.PackageDefinition) => object;

@@ -76,6 +76,12 @@ export type { ListJobsRequest, ListJobsRequest__Output } from './generated/model
 export type { ListJobsResponse, ListJobsResponse__Output } from './generated/modelserve/v1/ListJobsResponse.js';
 export type { RowError, RowError__Output } from './generated/modelserve/v1/RowError.js';
 export type { SubmitJobRequest, SubmitJobRequest__Output } from './generated/modelserve/v1/SubmitJobRequest.js';
+// modelserve.v1.Cluster (the local supervisor, `modelserve cluster`)
+export type { ClusterClient, ClusterDefinition, ClusterHandlers } from './generated/modelserve/v1/Cluster.js';
+export type { ListReplicasRequest, ListReplicasRequest__Output } from './generated/modelserve/v1/ListReplicasRequest.js';
+export type { ListReplicasResponse, ListReplicasResponse__Output } from './generated/modelserve/v1/ListReplicasResponse.js';
+export type { Replica, Replica__Output } from './generated/modelserve/v1/Replica.js';
+export type { WatchReplicasRequest, WatchReplicasRequest__Output } from './generated/modelserve/v1/WatchReplicasRequest.js';
 // Enums are values too: objects mapping each name to itself (enums travel as strings).
 export { OutputFormat } from './generated/modelserve/v1/OutputFormat.js';
 export type { OutputFormat__Output } from './generated/modelserve/v1/OutputFormat.js';
@@ -85,3 +91,5 @@ export { JobState } from './generated/modelserve/v1/JobState.js';
 export type { JobState__Output } from './generated/modelserve/v1/JobState.js';
 export { DatasetFormat } from './generated/modelserve/v1/DatasetFormat.js';
 export type { DatasetFormat__Output } from './generated/modelserve/v1/DatasetFormat.js';
+export { ReplicaState } from './generated/modelserve/v1/ReplicaState.js';
+export type { ReplicaState__Output } from './generated/modelserve/v1/ReplicaState.js';

@@ -17,6 +17,7 @@ export { adminService } from './admin-service.js';
 export { inferenceService, serverExtensions, serverName, serverVersion } from './inference-service.js';
 export type { InferenceServiceOptions } from './inference-service.js';
 export { livenessService, ServerHealth } from './health.js';
+export { reflectionFor, reflectionServices } from './reflection.js';
 export { ServerStatsRecorder } from './server-stats.js';
 export { redisSharedCache } from './shared-cache-redis.js';
 export type { RedisSharedCacheOptions } from './shared-cache-redis.js';

@@ -1,12 +1,9 @@
 import { loadPackageDefinition as loadGrpcPackage, Server, ServerCredentials } from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import { ModelRegistry, silentLogger, type Backend, type InferenceObserver, type Logger, type ModelConfig, type ModelControlMode, type RepositoryReport } from '@modelserve/core';
 import { combineObservers, DriftObserver, Metrics, RequestLog, type RequestLogPayloads, type Tracing } from '@modelserve/telemetry';
 import type { JobsApi } from '@modelserve/jobs';
-import { loadGrpcObject, loadPackageDefinition } from '@modelserve/proto';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { loadGrpcObject } from '@modelserve/proto';
+import { reflectionFor, reflectionServices } from './reflection.js';
 import { adminService } from './admin-service.js';
 import type { AuthOptions } from './auth.js';
 import { Ingress, type Access } from './ingress.js';
@@ -132,10 +129,6 @@ export interface RunningServer {
   /** Settles once the server has stopped, whoever stopped it (`close`, or `ModelAdmin/Drain`). */
   readonly closed: Promise<void>;
 }
-
-// Listed through reflection too, so `grpcurl list` shows every service the port answers.
-const reflectionProtoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto/grpc/reflection');
-const reflectionProtos = ['v1/reflection.proto', 'v1alpha/reflection.proto'].map((file) => path.join(reflectionProtoDir, file));
 
 /** Methods that change what the server serves: they need the admin token when one is set. */
 export const adminMethods: readonly string[] = [
@@ -267,7 +260,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let settleOwnedJobs: (engine: (JobsApi & { close(): Promise<void> }) | undefined) => void = () => undefined;
   const ownedJobs = new Promise<(JobsApi & { close(): Promise<void> }) | undefined>((resolve) => (settleOwnedJobs = resolve));
   health.addToServer(ingress.openRegistrar());
-  new ReflectionService(loadPackageDefinition([healthProtoPath, ...reflectionProtos])).addToServer(ingress.openRegistrar());
+  const served = ['grpc.health.v1.Health', 'inference.GRPCInferenceService', 'modelserve.v1.Jobs', 'modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor', ...reflectionServices];
+  reflectionFor(served).addToServer(ingress.openRegistrar());
 
   const host = options.host ?? '0.0.0.0';
   const requestedPort = options.port ?? 8001;

@@ -4,29 +4,19 @@
  * example drifts from the API (a renamed field, a wrong type, a missing -plaintext), this fails.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials, status, type ServiceDefinition } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { bundledRepository } from '@modelserve/cli';
 import { demoMlp, demoTinyMlp, type GeneratedModel } from '@modelserve/model-zoo';
 import { loadPackageDefinition } from '@modelserve/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describe as describeSymbol, invoke, list, Reflection, run, type InvokeResult, type RunResult } from '../support/grpcurl.js';
+import { describe as describeSymbol, grpcurlPort, invoke, list, readmeGrpcurlLines, Reflection, run, type InvokeResult, type RunResult } from '../support/grpcurl.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { parseJsonStream } from './protojson.js';
 
-/** Lines of README code fences that start with `grpcurl ` or pipe into it, `\` continuations joined. */
-function grpcurlLines(markdown: string): string[] {
-  const lines: string[] = [];
-  let inFence = false;
-  for (const line of markdown.replace(/\\\n\s*/g, ' ').split('\n')) {
-    if (line.trimStart().startsWith('```')) inFence = !inFence;
-    else if (inFence && (line.trimStart().startsWith('grpcurl ') || line.includes('| grpcurl '))) lines.push(line.trim());
-  }
-  return lines;
-}
-
-const lines = grpcurlLines(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8'));
+// The lines addressed to the server (8001); those to `modelserve cluster`'s supervisor (8000) run in ../cluster.test.ts.
+const allLines = readmeGrpcurlLines();
+const lines = allLines.filter((line) => grpcurlPort(line) === 8001);
 let t: TestServer;
 const results = new Map<string, RunResult>();
 
@@ -90,6 +80,10 @@ function expectPrediction(json: unknown, request: PredictJson): void {
 }
 
 describe('README grpcurl examples', () => {
+  it('address the server (8001) or the cluster supervisor (8000), so each runs in a test', () => {
+    expect(allLines.filter((line) => grpcurlPort(line) !== 8001 && grpcurlPort(line) !== 8000)).toEqual([]);
+  });
+
   it('are there to test', () => {
     expect(lines.length).toBeGreaterThanOrEqual(6);
     for (const line of lines) expect(line).toMatch(/ localhost:8001 /); // the port `pnpm serve` uses
@@ -245,7 +239,7 @@ describe('the emulator, as grpcurl', () => {
       await expect(list(address, ['v1'])).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
       const reflection = new Reflection(address);
       try {
-        expect(await reflection.listServices()).toEqual(['inference.GRPCInferenceService', 'modelserve.v1.Jobs', 'modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor']);
+        expect(await reflection.listServices()).toEqual(['inference.GRPCInferenceService', 'modelserve.v1.Cluster', 'modelserve.v1.Jobs', 'modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor']);
         expect(reflection.version).toBe('v1alpha');
       } finally {
         reflection.close();

@@ -3,6 +3,7 @@
  * reflection service, never from .proto files, so the README's grpcurl lines can be run as tests.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -267,4 +268,22 @@ export async function run(commandLine: string, address: string): Promise<RunResu
   if (verb === 'describe' && symbol !== undefined) return { command: 'describe', description: await describe(address, symbol) };
   if (symbol !== undefined) throw new Error(`emulator: unsupported command: ${commandLine}`);
   return { command: 'invoke', method: verb, result: await invoke(address, verb, data ?? '') };
+}
+
+/** Lines of the README's code fences that start with `grpcurl ` or pipe into it, `\\` continuations joined. */
+export function readmeGrpcurlLines(): string[] {
+  const markdown = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const lines: string[] = [];
+  let inFence = false;
+  for (const line of markdown.replace(/\\\n\s*/g, ' ').split('\n')) {
+    if (line.trimStart().startsWith('```')) inFence = !inFence;
+    else if (inFence && (line.trimStart().startsWith('grpcurl ') || line.includes('| grpcurl '))) lines.push(line.trim());
+  }
+  return lines;
+}
+
+/** The port a grpcurl line is addressed to (`localhost:8001` → 8001); undefined when it names none. */
+export function grpcurlPort(line: string): number | undefined {
+  const match = / (?:localhost|127\.0\.0\.1):(\d+) /.exec(line);
+  return match === null ? undefined : Number(match[1]);
 }
