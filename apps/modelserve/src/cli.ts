@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { cluster, clusterDefaults, clusterNumber } from './commands/cluster.js';
 import { drift, watchSeconds } from './commands/drift.js';
 import { infer } from './commands/infer.js';
 import { cancelJob, collectState, count, datasetFormatNames, jobResults, jobStatus, listJobs, outputNames, submitJob, watchJob } from './commands/jobs.js';
@@ -210,6 +211,29 @@ program
   .option('-o, --output <file>', 'where to write the profile (default: <repository>/<model>/<version>/reference.json)')
   .option('--force', 'overwrite --output if it exists')
   .action(profile);
+
+program
+  .command('cluster')
+  .description('run a local autoscaled cluster: `modelserve serve` replicas on loopback ports, started and drained by the autoscaling policy, replaced when they die; modelserve.v1.Cluster on --port lists them (the SDK\'s supervisorResolver follows it)')
+  .argument('[serve-args...]', 'after --: more flags for every `modelserve serve` replica, e.g. -- --inference-threads 1')
+  .addOption(integerOption('--min <n>', 'fewest replicas (no scale to zero: a replica must be there to see load)', 1, 1000, clusterDefaults.minReplicas))
+  .addOption(integerOption('--max <n>', 'most replicas', 1, 1000, clusterDefaults.maxReplicas))
+  .option('-r, --model-repository <dir>', 'model repository every replica serves (default: the bundled demo models)')
+  .option('--host <host>', "address the supervisor's own port listens on (replicas always listen on 127.0.0.1)", '127.0.0.1')
+  .addOption(integerOption('-p, --port <port>', 'the supervisor\'s port: modelserve.v1.Cluster and grpc.health.v1; 0 picks a free one (logged)', 0, 65535, 8000))
+  .addOption(new Option('--target <n>', 'requests in flight or queued per replica the policy aims at').argParser(clusterNumber).default(clusterDefaults.targetPerReplica))
+  .addOption(new Option('--stable-window-ms <ms>', 'window the load is averaged over; load must stay low this long before a scale-down').argParser(clusterNumber).default(clusterDefaults.stableWindowMs))
+  .addOption(new Option('--panic-window-ms <ms>', 'short window that detects a surge (2x the ready replicas\' target): scale up at once').argParser(clusterNumber).default(clusterDefaults.panicWindowMs))
+  .addOption(new Option('--scale-up-delay-ms <ms>', 'a higher count must be asked for this long before it applies (outside panic)').argParser(clusterNumber).default(clusterDefaults.scaleUpDelayMs))
+  .addOption(new Option('--scale-down-delay-ms <ms>', 'a lower count must be asked for this long (or the stable window, if longer)').argParser(clusterNumber).default(clusterDefaults.scaleDownDelayMs))
+  .addOption(new Option('--max-step-up <n>', `replicas added at most per ${clusterDefaults.stepUpPeriodMs / 1000} s`).argParser(clusterNumber).default(clusterDefaults.maxStepUp))
+  .addOption(new Option('--max-step-down <n>', `replicas removed at most per ${clusterDefaults.stepDownPeriodMs / 1000} s`).argParser(clusterNumber).default(clusterDefaults.maxStepDown))
+  .addOption(integerOption('--tick-ms <ms>', 'how often loads are read and the policy asked', 10, 600_000, 1000))
+  .addOption(integerOption('--drain-grace-ms <ms>', "each replica's --drain-grace-ms: how long its accepted calls may take once it is sent SIGTERM", 0, 600_000, 10_000, '10 s'))
+  .addOption(integerOption('--deregister-delay-ms <ms>', 'time between unpublishing a replica and sending it SIGTERM, so clients stop picking it first (a preStop sleep)', 0, 600_000, 1000))
+  .addOption(integerOption('--start-timeout-ms <ms>', 'a replica not ready (models loaded and warmed, health SERVING) this long after its start is killed and started again', 1000, 86_400_000, 120_000, '2 min'))
+  .addOption(new Option('--log-level <level>', "the supervisor's log level").choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+  .action(cluster);
 
 // The client commands' --connect-timeout, for the connection client.ts makes.
 program.hook('preAction', (_program, command) => {

@@ -4,6 +4,8 @@
  * calls in flight finish first).
  */
 import { lookup } from 'node:dns/promises';
+import { Client, credentials as grpcCredentials, Metadata, type ChannelCredentials, type ChannelOptions, type ClientReadableStream } from '@grpc/grpc-js';
+import { loadPackageDefinition, type ListReplicasResponse__Output } from '@modelserve/proto';
 
 /** One replica: `host:port` (IPv6 as `[::1]:8001`) and its weight for weighted_round_robin. */
 export interface ResolvedEndpoint {
@@ -87,4 +89,82 @@ export function dnsResolver(target: string, intervalMs = 5000): Resolver {
     const addresses = await lookup(host, { all: true });
     return addresses.map((a) => ({ address: a.family === 6 ? `[${a.address}]:${port}` : `${a.address}:${port}` }));
   }, intervalMs);
+}
+
+/** Options of `supervisorResolver`. */
+export interface SupervisorResolverOptions {
+  /** Channel credentials to the supervisor. Default insecure (plaintext). */
+  credentials?: ChannelCredentials;
+  channelOptions?: ChannelOptions;
+  /** First and longest wait before re-opening a failed watch, ms. Default 100 and 5000. */
+  firstBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+interface WatchMethod {
+  path: string;
+  requestSerialize(value: object): Buffer;
+  responseDeserialize(bytes: Buffer): ListReplicasResponse__Output;
+}
+
+let watchReplicasMethod: WatchMethod | undefined;
+function watchReplicas(): WatchMethod {
+  watchReplicasMethod ??= (loadPackageDefinition() as unknown as Record<string, Record<string, WatchMethod>>)['modelserve.v1.Cluster']!['WatchReplicas']!;
+  return watchReplicasMethod;
+}
+
+/**
+ * The READY replicas of a `modelserve cluster` supervisor at `address` (its --port, 8000 by
+ * default): follows `modelserve.v1.Cluster/WatchReplicas` and reports the list whenever the READY
+ * addresses change (STARTING and DRAINING replicas are left out, so a draining replica leaves the
+ * client before it is sent SIGTERM). A watch that fails or ends is reported to `fail` and re-opened
+ * with backoff; the last list stays meanwhile.
+ */
+export function supervisorResolver(address: string, options: SupervisorResolverOptions = {}): Resolver {
+  const firstBackoffMs = options.firstBackoffMs ?? 100;
+  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  let client: Client | undefined;
+  let call: ClientReadableStream<ListReplicasResponse__Output> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let backoffMs = firstBackoffMs;
+  let stopped = false;
+  let last: string | undefined;
+  return {
+    start(update, fail) {
+      client = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions ?? {});
+      const method = watchReplicas();
+      const open = (): void => {
+        if (stopped) return;
+        const current = client!.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, {}, new Metadata(), {});
+        call = current;
+        let failed = false;
+        const retry = (error: Error): void => {
+          if (failed || stopped || call !== current) return;
+          failed = true;
+          fail(error);
+          timer = setTimeout(open, backoffMs);
+          timer.unref();
+          backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+        };
+        current.on('data', (response: ListReplicasResponse__Output) => {
+          backoffMs = firstBackoffMs;
+          const endpoints = response.replicas.filter((r) => r.state === 'REPLICA_STATE_READY' && r.address !== '').map((r) => ({ address: r.address }));
+          const key = endpoints.map((e) => e.address).sort().join(',');
+          if (stopped || key === last) return;
+          last = key;
+          update(endpoints);
+        });
+        current.on('error', (error: Error & { details?: string }) => retry(new Error(`supervisor ${address}: WatchReplicas failed: ${error.details ?? error.message}`)));
+        // grpc-js also ends a call that failed: an end alone means the supervisor closed the watch (it is stopping).
+        current.on('end', () => retry(new Error(`supervisor ${address}: WatchReplicas ended`)));
+      };
+      open();
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      call?.cancel();
+      client?.close();
+    },
+  };
 }
