@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { Command, Option } from 'commander';
+import { autoscaleProfileLines, defaultCurvesDir, runAutoscaleProfile, writeAutoscaleFiles } from './autoscale-profile.js';
 import { cacheLines, runCache, summarizeCache } from './cache.js';
 import { jobsLines, runJobs } from './jobs.js';
 import { choices, integer, integers, positive, seconds, words } from './args.js';
@@ -79,6 +80,11 @@ const program = new Command('modelserve-bench')
   .option('--jobs-rows <n>', 'jobs mode: rows of the MLP job (default 1000000; 3 KiB each on disk)', integer(1))
   .option('--jobs-cnn-rows <n>', 'jobs mode: rows of the CNN job (default 50000)', integer(1))
   .option('--jobs-rounds <n>', 'jobs mode: pairs of windows (interference) and of CNN jobs (replicas) (default 3)', integer(1))
+  .option('--autoscale-profile', 'autoscale profile mode instead (issue 20): one replica of the slow MLP (dynamic batching) on the real CLI: --autoscale-starts cold starts (spawn → port bound → SERVING → first inference), closed-loop throughput and latency by requests in flight (--autoscale-rounds rounds; windows --duration, default 3 s here, --warmup 0.5 s), and a recorded per-second request curve; writes profile.json and recorded.json for `modelserve autoscale simulate`')
+  .option('--autoscale-starts <n>', 'autoscale profile mode: cold starts measured (default 5)', integer(1))
+  .option('--autoscale-rounds <n>', 'autoscale profile mode: rounds of the concurrency levels (default 5)', integer(1))
+  .option('--autoscale-record-seconds <n>', 'autoscale profile mode: seconds of the recorded curve (default 240)', integer(10))
+  .option('--autoscale-out <dir>', 'autoscale profile mode: where profile.json and recorded.json go (default apps/modelserve/curves)')
   .option('--many-models', 'many-models mode instead: --many-count tiny models on one server (and their first alone on another): time until every version is READY, RSS and threads then, marginal RSS per version, and in alternating rounds the first model alone, the same model hot among the idle others, and equal traffic over 100 of them (windows: --duration, default 3 s here; --warmup, default 0.5 s)')
   .option('--many-count <n>', 'many-models mode: models in the repository (default 1000; today\'s server takes ~11 MiB per model, so try 50)', integer(2))
   .option('--many-server-args <args>', 'many-models mode: arguments passed to `modelserve serve` verbatim, split on spaces, e.g. "--no-exit-on-error" (default none)', words)
@@ -167,6 +173,30 @@ async function cacheMode(opts: BenchOptions & { files: boolean }, rounds: number
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 
+/** `--autoscale-profile`: its own phases and report (see autoscale-profile.ts). */
+async function autoscaleProfileMode(opts: BenchOptions & { files: boolean }, flags: { starts: number; rounds: number; recordSeconds: number; out: string }): Promise<void> {
+  const started = Date.now();
+  const explicit = (name: string): boolean => program.getOptionValueSource(name) === 'cli';
+  const windowed = { ...opts, durationMs: explicit('duration') ? opts.durationMs : 3000, warmupMs: explicit('warmup') ? opts.warmupMs : 500 };
+  const shape = { peakReplicas: 6, stretch: 4 };
+  const info = machine();
+  const run = await runAutoscaleProfile(windowed, {
+    starts: flags.starts,
+    rounds: flags.rounds,
+    levels: [1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
+    recordSeconds: flags.recordSeconds,
+    ...shape,
+    onNote: (line) => process.stderr.write(`  ${line}\n`),
+  });
+  const lines = autoscaleProfileLines(run, shape.peakReplicas, shape.stretch);
+  if (opts.files) {
+    const at = new Date(started).toISOString();
+    for (const file of await writeAutoscaleFiles(flags.out, run, shape, `${info.cpu}, ${info.cores} cores, ${info.os}, Node ${info.node}, onnxruntime-node ${info.onnxruntimeNode}`, at)) lines.push(`Wrote ${file}`);
+  }
+  lines.push(`Total time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
 /** `--jobs`: its own phases and report (see jobs.ts). */
 async function jobsMode(opts: BenchOptions & { files: boolean }, rows: number, cnnRows: number, rounds: number): Promise<void> {
   const started = Date.now();
@@ -207,6 +237,11 @@ function machine(): BenchResults['machine'] {
 async function main(): Promise<void> {
   const opts = options();
   const flags = program.opts<{ observability?: boolean; observabilityRounds?: number; cache?: boolean; cacheRounds?: number; cacheInputs?: number; jobs?: boolean; jobsRows?: number; jobsCnnRows?: number; jobsRounds?: number }>();
+  const autoscale = program.opts<{ autoscaleProfile?: boolean; autoscaleStarts?: number; autoscaleRounds?: number; autoscaleRecordSeconds?: number; autoscaleOut?: string }>();
+  if (autoscale.autoscaleProfile === true) {
+    await autoscaleProfileMode(opts, { starts: autoscale.autoscaleStarts ?? 5, rounds: autoscale.autoscaleRounds ?? 5, recordSeconds: autoscale.autoscaleRecordSeconds ?? 240, out: autoscale.autoscaleOut ?? defaultCurvesDir() });
+    return;
+  }
   if (flags.jobs === true) {
     await jobsMode(opts, flags.jobsRows ?? 1_000_000, flags.jobsCnnRows ?? 50_000, flags.jobsRounds ?? 3);
     return;

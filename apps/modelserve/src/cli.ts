@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { builtInCurves, decimal, defaultProfile, simulateCommand, simulateDefaults } from './commands/autoscale.js';
 import { cluster, clusterDefaults, clusterNumber } from './commands/cluster.js';
 import { drift, watchSeconds } from './commands/drift.js';
 import { infer } from './commands/infer.js';
@@ -234,6 +235,40 @@ program
   .addOption(integerOption('--start-timeout-ms <ms>', 'a replica not ready (models loaded and warmed, health SERVING) this long after its start is killed and started again', 1000, 86_400_000, 120_000, '2 min'))
   .addOption(new Option('--log-level <level>', "the supervisor's log level").choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
   .action(cluster);
+
+program
+  .command('autoscale')
+  .description('the autoscaling policy, as code you can run')
+  .command('simulate')
+  .description(
+    "run the autoscaling policy against a load curve in virtual time: Poisson arrivals along the curve, least-request routing over READY replicas, each serving the measured profile's slots at once (the rest queued), cold starts drawn from the measured ones; prints requests over the SLO, replica-minutes, scaling events, the surge's absorption time and the series",
+  )
+  .requiredOption(
+    '--curve <name|file>',
+    `a built-in curve (${builtInCurves.join(', ')}) or a JSON file: {"name", "description", "unit": "requests_per_second" or "replicas" (multiples of one replica's capacity in --profile), "surge": [start, end] seconds (optional), "points": [[seconds, rate], ...]}, rates linear between points from 0 s, two points at one time a step`,
+  )
+  .addOption(new Option('--profile <file>', "the replica's measured profile, JSON (`pnpm bench --autoscale-profile` writes it)").default(defaultProfile, 'curves/profile.json in this package: the slow MLP on a 2-core VM'))
+  .addOption(new Option('--slo-ms <ms>', 'latency SLO: requests answered later are over it').argParser(decimal(0)).default(simulateDefaults.sloMs))
+  .addOption(integerOption('--seed <n>', 'random seed: the same seed, the same run', 0, 2 ** 32 - 1, simulateDefaults.seed))
+  .addOption(integerOption('--tick-ms <ms>', 'how often loads are sampled and the policy asked', 10, 600_000, simulateDefaults.tickMs))
+  .addOption(integerOption('--window-ms <ms>', 'width of the series windows (load, replicas, p99)', 100, 3_600_000, simulateDefaults.windowMs))
+  .addOption(new Option('--target <n>', 'requests in flight or queued per replica the policy aims at').argParser(decimal(0)).default(simulateDefaults.policy.targetPerReplica))
+  .addOption(integerOption('--min <n>', 'fewest replicas (0: scale to zero; an activator holds requests until one is READY)', 0, 1000, simulateDefaults.policy.minReplicas))
+  .addOption(integerOption('--max <n>', 'most replicas', 1, 1000, simulateDefaults.policy.maxReplicas))
+  .addOption(integerOption('--stable-window-ms <ms>', 'window the load is averaged over; load must stay low this long before a scale-down', 1, 86_400_000, simulateDefaults.policy.stableWindowMs))
+  .addOption(integerOption('--panic-window-ms <ms>', 'short window that detects a surge', 1, 86_400_000, simulateDefaults.policy.panicWindowMs))
+  .addOption(new Option('--panic-threshold <x>', "panic when the panic window needs this many times the READY replicas").argParser(decimal(1)).default(simulateDefaults.policy.panicThreshold))
+  .addOption(integerOption('--scale-up-delay-ms <ms>', 'a higher count must be asked for this long before it applies (outside panic)', 0, 86_400_000, simulateDefaults.policy.scaleUpDelayMs))
+  .addOption(integerOption('--scale-down-delay-ms <ms>', 'a lower count must be asked for this long (or the stable window, if longer)', 0, 86_400_000, simulateDefaults.policy.scaleDownDelayMs))
+  .addOption(integerOption('--max-step-up <n>', 'replicas added at most per --step-up-period-ms', 1, 1000, simulateDefaults.policy.maxStepUp))
+  .addOption(integerOption('--step-up-period-ms <ms>', 'period of --max-step-up', 1, 86_400_000, simulateDefaults.policy.stepUpPeriodMs))
+  .addOption(integerOption('--max-step-down <n>', 'replicas removed at most per --step-down-period-ms', 1, 1000, simulateDefaults.policy.maxStepDown))
+  .addOption(integerOption('--step-down-period-ms <ms>', 'period of --max-step-down', 1, 86_400_000, simulateDefaults.policy.stepDownPeriodMs))
+  .addOption(new Option('--cold-start-ms <ms>', "every cold start this long instead of the profile's (e.g. a pod's scheduling and image pull)").argParser(integer(0, 86_400_000)))
+  .addOption(new Option('--initial <n>', "replicas READY at 0 s (default: what the curve's first rate needs at the target, within --min and --max)").argParser(integer(0, 1000)))
+  .option('--svg <file>', 'also draw load, replicas and p99 over time as SVG')
+  .option('--json', 'print the whole result as JSON (figures, events, series, every replica\'s life) instead of tables')
+  .action(simulateCommand);
 
 // The client commands' --connect-timeout, for the connection client.ts makes.
 program.hook('preAction', (_program, command) => {

@@ -1,2 +1,10 @@
 export { checkPolicyConfig, defaultPolicy, desiredReplicas, trimHistory } from './policy.js';
 export type { LoadSample, PolicyConfig, Recommendation, ScalingDecision, ScalingHistory } from './policy.js';
+export { Arrivals, checkCurve, RateCurve } from './curves.js';
+export type { CurveUnit, LoadCurve } from './curves.js';
+export { checkProfile, ServiceModel } from './profile.js';
+export type { ConcurrencyLevel, LatencyQuantiles, ReplicaProfile } from './profile.js';
+export { defaultSimulation, perReplicaAtTarget, simulate } from './simulate.js';
+export type { ReplicaLife, ScalingEvent, SimulationOptions, SimulationResult, WindowPoint } from './simulate.js';
+export { simulationLines } from './report.js';
+export { simulationSvg } from './svg.js';
