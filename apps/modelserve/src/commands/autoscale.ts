@@ -2,7 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { checkCurve, checkPolicyConfig, checkProfile, defaultPolicy, defaultSimulation, simulate, simulationLines, simulationSvg, type PolicyConfig } from '@modelserve/autoscale';
+import { checkCurve, checkProfile, defaultPolicy, defaultSimulation, simulate, simulationLines, simulationSvg, type PolicyConfig } from '@modelserve/autoscale';
+import { checkPolicyFlags } from './policy-flags.js';
 
 /** The built-in curves and the measured profile (`pnpm bench --autoscale-profile` writes the last two). */
 export const curvesDirectory = fileURLToPath(new URL('../../curves', import.meta.url));
@@ -44,22 +45,6 @@ export function decimal(min: number, inclusive = false) {
   };
 }
 
-/** The flag of each policy field, to say which flag a refused config came from. */
-const flags: Record<keyof PolicyConfig, string> = {
-  targetPerReplica: '--target',
-  stableWindowMs: '--stable-window-ms',
-  panicWindowMs: '--panic-window-ms',
-  panicThreshold: '--panic-threshold',
-  scaleUpDelayMs: '--scale-up-delay-ms',
-  scaleDownDelayMs: '--scale-down-delay-ms',
-  maxStepUp: '--max-step-up',
-  stepUpPeriodMs: '--step-up-period-ms',
-  maxStepDown: '--max-step-down',
-  stepDownPeriodMs: '--step-down-period-ms',
-  minReplicas: '--min',
-  maxReplicas: '--max',
-};
-
 async function readJson(file: string, what: string): Promise<unknown> {
   let text: string;
   try {
@@ -93,12 +78,7 @@ function policyOf(options: SimulateOptions): PolicyConfig {
     minReplicas: options.min,
     maxReplicas: options.max,
   };
-  try {
-    return checkPolicyConfig(config);
-  } catch (error) {
-    const message = (error as Error).message.replace(/^(\w+):/, (all, key: string) => (key in flags ? `${flags[key as keyof PolicyConfig]}:` : all));
-    throw new Error(message.replace(/\b(minReplicas|stableWindowMs)\b/, (key: string) => flags[key as keyof PolicyConfig]));
-  }
+  return checkPolicyFlags(config);
 }
 
 /**

@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { checkPolicyConfig, defaultPolicy, type PolicyConfig } from '@modelserve/autoscale';
+import { defaultPolicy, type PolicyConfig } from '@modelserve/autoscale';
 import { pino } from 'pino';
 import { startClusterService } from '../cluster/service.js';
 import { Supervisor } from '../cluster/supervisor.js';
 import { portInUseMessage } from '../port-owner.js';
+import { checkPolicyFlags } from './policy-flags.js';
 import { bundledRepository } from './serve.js';
 
 /** Options of `modelserve cluster`. */
@@ -39,19 +40,6 @@ export function clusterNumber(value: string): number {
   return n;
 }
 
-/** The policy's fields as the flags that set them, for its error messages. */
-const flagOf: Partial<Record<keyof PolicyConfig, string>> = {
-  targetPerReplica: '--target',
-  stableWindowMs: '--stable-window-ms',
-  panicWindowMs: '--panic-window-ms',
-  scaleUpDelayMs: '--scale-up-delay-ms',
-  scaleDownDelayMs: '--scale-down-delay-ms',
-  maxStepUp: '--max-step-up',
-  maxStepDown: '--max-step-down',
-  minReplicas: '--min',
-  maxReplicas: '--max',
-};
-
 /** The policy the flags ask for, or an error naming the flag, what it expects and what it got. */
 export function clusterPolicy(options: ClusterOptions): PolicyConfig {
   const policy: PolicyConfig = {
@@ -66,13 +54,7 @@ export function clusterPolicy(options: ClusterOptions): PolicyConfig {
     minReplicas: options.min,
     maxReplicas: options.max,
   };
-  try {
-    return checkPolicyConfig(policy);
-  } catch (error) {
-    let message = (error as Error).message;
-    for (const [key, flag] of Object.entries(flagOf)) message = message.replace(new RegExp(`\\b${key}\\b`, 'g'), flag);
-    throw new Error(message);
-  }
+  return checkPolicyFlags(policy);
 }
 
 /** serve flags the supervisor sets on every replica itself. */
