@@ -23,6 +23,7 @@ import {
   type NamedTensor,
   numericArrayOf,
   silentLogger,
+  type TensorData,
   type TensorSpec,
 } from '@modelserve/core';
 import { decodeRows, encodeChunk, decodeChunk, encodeRows } from './chunk-codec.js';
@@ -132,16 +133,32 @@ function stack(name: string, datatype: DataType, rows: readonly NamedTensor[]): 
   const shape = [rows.length, ...rows[0]!.shape];
   if (datatype === 'BYTES') return { name, datatype, shape, data: rows.flatMap((t) => t.data as Uint8Array[]) };
   const per = rows[0]!.data.length;
+  const adjacent = adjacentRows(rows.map((t) => t.data as Exclude<TensorData, Uint8Array[]>));
+  if (adjacent !== undefined) return { name, datatype, shape, data: adjacent } as NamedTensor;
   const data = new numericArrayOf[datatype](rows.length * per) as unknown as { set(a: ArrayLike<number | bigint>, at: number): void };
   rows.forEach((t, i) => data.set(t.data as ArrayLike<number | bigint>, i * per));
   return { name, datatype, shape, data } as NamedTensor;
 }
 
-/** Row `i` of a batched output. */
+/**
+ * The rows as one array when they are views of one buffer, each right after the one before (an
+ * NPY dataset's rows, read together): the batch is then a view too, with nothing copied.
+ */
+function adjacentRows(rows: readonly Exclude<TensorData, Uint8Array[]>[]): Exclude<TensorData, Uint8Array[]> | undefined {
+  const first = rows[0]!;
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.buffer !== first.buffer || row.constructor !== first.constructor || row.byteOffset !== first.byteOffset + i * first.byteLength || row.byteLength !== first.byteLength) return undefined;
+  }
+  const Typed = first.constructor as new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Exclude<TensorData, Uint8Array[]>;
+  return new Typed(first.buffer, first.byteOffset, first.length * rows.length);
+}
+
+/** Row `i` of a batched output: a view of it (results are encoded, then dropped). */
 function rowOf(tensor: NamedTensor, i: number, rows: number): NamedTensor {
   const shape = tensor.shape.slice(1);
   const per = tensor.data.length / rows;
-  const data = tensor.data.slice(i * per, (i + 1) * per);
+  const data = Array.isArray(tensor.data) ? tensor.data.slice(i * per, (i + 1) * per) : (tensor.data as Exclude<TensorData, Uint8Array[]>).subarray(i * per, (i + 1) * per);
   return { name: tensor.name, datatype: tensor.datatype, shape, data } as NamedTensor;
 }
 
