@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { defaultJobsConcurrency, defaultMaxActiveJobs, defaultMaxRowsPerJob } from '@modelserve/jobs';
+import { defaultJobsBusyShare, defaultJobsConcurrency, defaultMaxActiveJobs, defaultMaxRowsPerJob } from '@modelserve/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelserve/cli')), 'cli.js');
@@ -124,6 +124,7 @@ describe('modelserve --help', () => {
     // The job engine's defaults, which the help states (the CLI leaves them to the engine).
     expect(help['serve']!['--jobs-concurrency <n>']).toContain(`(default: ${defaultJobsConcurrency})`);
     expect(help['serve']!['--jobs-max-rows <n>']).toContain(`(default: ${defaultMaxRowsPerJob})`);
+    expect(help['serve']!['--jobs-busy-share <fraction>']).toContain(`(default: ${defaultJobsBusyShare};`);
     expect(help['serve']!['--jobs-max-queued <n>']).toContain(`(default: ${defaultMaxActiveJobs})`);
   });
 

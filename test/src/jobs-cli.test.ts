@@ -232,6 +232,14 @@ describe('modelserve jobs refuses, before sending anything,', () => {
         code: 1,
         last: `error: option '--jobs-max-rows <n>' argument '2.5' is invalid. expected a whole number from 1 to ${Number.MAX_SAFE_INTEGER}, got "2.5"`,
       });
+      expect(await serveRefusal('--jobs-dir', root, '--jobs-busy-share', '0')).toEqual({
+        code: 1,
+        last: `error: option '--jobs-busy-share <fraction>' argument '0' is invalid. expected a number above 0 and at most 1, got "0"`,
+      });
+      expect(await serveRefusal('--jobs-busy-share', '0.5')).toEqual({
+        code: 1,
+        last: 'modelserve: --jobs-busy-share needs --jobs-dir or --jobs-queue (batch jobs are off without one), got neither',
+      });
     },
     spawnsTimeoutMs,
   );

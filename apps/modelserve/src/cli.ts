@@ -37,6 +37,13 @@ function share(value: string): number {
   return n;
 }
 
+/** A share that cannot be 0. */
+function positiveShare(value: string): number {
+  const n = share(value);
+  if (n === 0) throw new InvalidArgumentError(`expected a number above 0 and at most 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 const program = new Command('modelserve').description('Serve ONNX models over gRPC').showHelpAfterError();
 
 /** The options every client command takes: where the server is and how long to wait for it. */
@@ -86,6 +93,7 @@ program
   .option('--jobs-queue <url>', 'serve batch jobs from NATS JetStream at this nats://host:port, shared by every replica pointed at it (instead of --jobs-dir)')
   .option('--jobs-data-dir <dir>', "with --jobs-dir or --jobs-queue: jobs' dataset and output paths are relative to this directory and stay inside it (default: none, only rows sent in the request)")
   .addOption(new Option('--jobs-concurrency <n>', 'with --jobs-dir or --jobs-queue: job chunks this server runs at once (default: 4)').argParser(count(1, 4096)))
+  .addOption(new Option('--jobs-busy-share <fraction>', 'with --jobs-dir or --jobs-queue: while online requests arrive, job chunks run one at a time and at most this fraction of the time, so online latency holds (default: 0.08; 1: no pause)').argParser(positiveShare))
   .addOption(new Option('--jobs-max-rows <n>', 'with --jobs-dir or --jobs-queue: rows one job may have; a bigger job is RESOURCE_EXHAUSTED (default: 10000000)').argParser(count(1, Number.MAX_SAFE_INTEGER)))
   .addOption(new Option('--jobs-max-queued <n>', 'with --jobs-dir or --jobs-queue: jobs queued or running at once; a submission past it is RESOURCE_EXHAUSTED (default: 100)').argParser(count(1, 1_000_000)))
   .addOption(new Option('--jobs-ack-wait-ms <ms>', "with --jobs-queue: how long a chunk a replica took may go unacknowledged (the replica died) before another replica gets it (default: 30000)").argParser(count(100, 2 ** 31 - 1)))

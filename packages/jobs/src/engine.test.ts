@@ -116,6 +116,9 @@ describe('jobs, embedded (SQLite)', () => {
   });
 
   it('refuses jobs past its limits and requests it cannot run, with the status and what was expected', async () => {
+    for (const busyShare of [0, 1.5, Number.NaN]) {
+      await expect(openJobs({ registry, jobsDir: jobsDir(), busyShare })).rejects.toThrow(`busyShare: expected a fraction above 0 and at most 1, got ${busyShare}`);
+    }
     const engine = await openJobs({ registry, jobsDir: jobsDir(), maxRowsPerJob: 10, maxActiveJobs: 1, concurrency: 1 });
     try {
       await expect(engine.submit({ model: names[0]!, rows: Array.from({ length: 11 }, (_, i) => row(i)) })).rejects.toMatchObject({

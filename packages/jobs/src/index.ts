@@ -1,5 +1,5 @@
 export * from './types.js';
-export { JobEngine, openJobs, defaultJobsConcurrency, defaultMaxActiveJobs, defaultMaxRowsPerJob, type JobsBackend, type JobsOptions } from './engine.js';
+export { JobEngine, openJobs, defaultJobsBusyShare, defaultJobsConcurrency, defaultMaxActiveJobs, defaultMaxRowsPerJob, type JobsBackend, type JobsOptions } from './engine.js';
 export { LocalChunkQueue } from './local-queue.js';
 export { decodeChunk, decodeRows, encodeChunk, encodeRows } from './chunk-codec.js';
 export { datasetFormat, openDataset, openResultWriter, resolveDataPath } from './datasets.js';

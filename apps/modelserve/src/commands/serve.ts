@@ -57,6 +57,7 @@ export interface ServeOptions {
   jobsQueue?: string;
   /** Job chunks this server runs at once; undefined: the engine's default. */
   jobsConcurrency?: number;
+  jobsBusyShare?: number;
   /** Rows one job may have; undefined: the engine's default. */
   jobsMaxRows?: number;
   /** Jobs queued or running at once; undefined: the engine's default. */
@@ -226,6 +227,7 @@ async function jobsOpener(options: ServeOptions, logger: Logger): Promise<Server
     const tuning: Array<[string, unknown]> = [
       ['--jobs-data-dir', options.jobsDataDir],
       ['--jobs-concurrency', options.jobsConcurrency],
+      ['--jobs-busy-share', options.jobsBusyShare],
       ['--jobs-max-rows', options.jobsMaxRows],
       ['--jobs-max-queued', options.jobsMaxQueued],
       ['--jobs-ack-wait-ms', options.jobsAckWaitMs],
@@ -257,6 +259,7 @@ async function jobsOpener(options: ServeOptions, logger: Logger): Promise<Server
       dataDir,
       queueUrl,
       concurrency: options.jobsConcurrency,
+      busyShare: options.jobsBusyShare,
       maxRowsPerJob: options.jobsMaxRows,
       maxActiveJobs: options.jobsMaxQueued,
       ackWaitMs: options.jobsAckWaitMs,
