@@ -2,39 +2,27 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { checkCurve, checkProfile, defaultPolicy, defaultSimulation, simulate, simulationLines, simulationSvg, type PolicyConfig } from '@modelserve/autoscale';
-import { checkPolicyFlags } from './policy-flags.js';
+import { checkCurve, checkProfile, defaultPolicy, defaultSimulation, simulate, simulationLines, simulationSvg } from '@modelserve/autoscale';
+import { policyFromFlags, type PolicyFlagValues } from './policy-flags.js';
 
 /** The built-in curves and the measured profile (`pnpm bench --autoscale-profile` writes the last two). */
 export const curvesDirectory = fileURLToPath(new URL('../../curves', import.meta.url));
 export const builtInCurves = ['ramp', 'spike', 'diurnal', 'recorded'] as const;
 export const defaultProfile = path.join(curvesDirectory, 'profile.json');
 
-/** Options of `modelserve autoscale simulate`. */
-export interface SimulateOptions {
+/** Options of `modelserve autoscale simulate`: the policy's flags and the simulation's. */
+export type SimulateOptions = PolicyFlagValues & {
   curve: string;
   profile: string;
   sloMs: number;
   seed: number;
   tickMs: number;
   windowMs: number;
-  target: number;
-  min: number;
-  max: number;
-  stableWindowMs: number;
-  panicWindowMs: number;
-  panicThreshold: number;
-  scaleUpDelayMs: number;
-  scaleDownDelayMs: number;
-  maxStepUp: number;
-  stepUpPeriodMs: number;
-  maxStepDown: number;
-  stepDownPeriodMs: number;
   coldStartMs?: number;
   initial?: number;
   svg?: string;
   json?: boolean;
-}
+};
 
 /** A number above `min` (or from it, with `inclusive`), for the options that take fractions. */
 export function decimal(min: number, inclusive = false) {
@@ -62,24 +50,6 @@ async function readJson(file: string, what: string): Promise<unknown> {
   }
 }
 
-/** The policy from the flags, checked; a refusal names the flag. */
-function policyOf(options: SimulateOptions): PolicyConfig {
-  const config: PolicyConfig = {
-    targetPerReplica: options.target,
-    stableWindowMs: options.stableWindowMs,
-    panicWindowMs: options.panicWindowMs,
-    panicThreshold: options.panicThreshold,
-    scaleUpDelayMs: options.scaleUpDelayMs,
-    scaleDownDelayMs: options.scaleDownDelayMs,
-    maxStepUp: options.maxStepUp,
-    stepUpPeriodMs: options.stepUpPeriodMs,
-    maxStepDown: options.maxStepDown,
-    stepDownPeriodMs: options.stepDownPeriodMs,
-    minReplicas: options.min,
-    maxReplicas: options.max,
-  };
-  return checkPolicyFlags(config);
-}
 
 /**
  * Runs the policy against a load curve in virtual time (see packages/autoscale/src/simulate.ts)
@@ -87,7 +57,7 @@ function policyOf(options: SimulateOptions): PolicyConfig {
  * draws load, replicas and p99 over time.
  */
 export async function simulateCommand(options: SimulateOptions): Promise<void> {
-  const policy = policyOf(options);
+  const policy = policyFromFlags(options);
   const curveFile = (builtInCurves as readonly string[]).includes(options.curve) ? path.join(curvesDirectory, `${options.curve}.json`) : options.curve;
   const curve = checkCurve(await readJson(curveFile, '--curve'), curveFile);
   const profile = checkProfile(await readJson(options.profile, '--profile'), options.profile);

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { startClusterService } from '../cluster/service.js';
 import { Supervisor } from '../cluster/supervisor.js';
 import { portInUseMessage } from '../port-owner.js';
-import { checkPolicyFlags } from './policy-flags.js';
+import { policyFromFlags } from './policy-flags.js';
 import { bundledRepository } from './serve.js';
 
 /** Options of `modelserve cluster`. */
@@ -42,19 +42,7 @@ export function clusterNumber(value: string): number {
 
 /** The policy the flags ask for, or an error naming the flag, what it expects and what it got. */
 export function clusterPolicy(options: ClusterOptions): PolicyConfig {
-  const policy: PolicyConfig = {
-    ...defaultPolicy,
-    targetPerReplica: options.target,
-    stableWindowMs: options.stableWindowMs,
-    panicWindowMs: options.panicWindowMs,
-    scaleUpDelayMs: options.scaleUpDelayMs,
-    scaleDownDelayMs: options.scaleDownDelayMs,
-    maxStepUp: options.maxStepUp,
-    maxStepDown: options.maxStepDown,
-    minReplicas: options.min,
-    maxReplicas: options.max,
-  };
-  return checkPolicyFlags(policy);
+  return policyFromFlags(options);
 }
 
 /** serve flags the supervisor sets on every replica itself. */
