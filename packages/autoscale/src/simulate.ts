@@ -22,7 +22,7 @@
  *   answered after it (they count in the totals, not in the series).
  */
 import { Arrivals, RateCurve, type LoadCurve } from './curves.js';
-import { LatencyHistogram } from './histogram.js';
+import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { desiredReplicas, trimHistory, type LoadSample, type PolicyConfig, type ScalingDecision } from './policy.js';
 import { ServiceModel, type ReplicaProfile } from './profile.js';
 import { randomStream } from './random.js';
@@ -233,6 +233,10 @@ class EventHeap {
 }
 
 const orNull = (n: number): number | null => (Number.isFinite(n) ? n : null);
+/** Latencies in microseconds to 3 significant digits, as core's statistics keep them. */
+const latencyHistogram = (): Histogram => buildHistogram({ lowestDiscernibleValue: 1, numberOfSignificantValueDigits: 3, autoResize: true });
+/** The latency at quantile `q` (0..1) in ms; NaN when there is none. */
+const quantileMs = (histogram: Histogram, q: number): number => (histogram.totalCount === 0 ? NaN : histogram.getValueAtPercentile(q * 100) / 1000);
 const median = (values: readonly number[]): number => {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -289,8 +293,8 @@ export function simulate(curveSpec: LoadCurve, profile: ReplicaProfile, options:
     peakReplicas = Math.max(peakReplicas, starting + ready + draining);
   };
 
-  const overall = new LatencyHistogram();
-  const window = new LatencyHistogram();
+  const overall = latencyHistogram();
+  const window = latencyHistogram();
   let requests = 0;
   let completed = 0;
   let overSlo = 0;
@@ -428,8 +432,8 @@ export function simulate(curveSpec: LoadCurve, profile: ReplicaProfile, options:
       replicas: totalArea / ms,
       completed: windowCompleted,
       overSlo: windowOverSlo,
-      p50Ms: orNull(window.quantile(0.5)),
-      p99Ms: orNull(window.quantile(0.99)),
+      p50Ms: orNull(quantileMs(window, 0.5)),
+      p99Ms: orNull(quantileMs(window, 0.99)),
       panic: windowPanic,
     });
     window.reset();
@@ -462,12 +466,12 @@ export function simulate(curveSpec: LoadCurve, profile: ReplicaProfile, options:
       r.inService--;
       const latency = now - top.arrived;
       completed++;
-      const bucket = LatencyHistogram.bucket(latency);
-      overall.record(latency, bucket);
+      const us = Math.max(1, Math.round(latency * 1000));
+      overall.recordValue(us);
       if (latency > sloMs) overSlo++;
       if (now <= end) {
         windowCompleted++;
-        window.record(latency, bucket);
+        window.recordValue(us);
         if (latency > sloMs) windowOverSlo++;
       }
       if (r.queue.size > 0) {
@@ -528,7 +532,7 @@ export function simulate(curveSpec: LoadCurve, profile: ReplicaProfile, options:
     completed,
     overSlo,
     overSloShare: requests === 0 ? 0 : overSlo / requests,
-    latencyMs: { mean: orNull(overall.mean()), p50: orNull(overall.quantile(0.5)), p99: orNull(overall.quantile(0.99)), max: completed === 0 ? null : overall.max },
+    latencyMs: { mean: completed === 0 ? null : overall.mean / 1000, p50: orNull(quantileMs(overall, 0.5)), p99: orNull(quantileMs(overall, 0.99)), max: completed === 0 ? null : overall.maxValue / 1000 },
     replicaMinutes: replicaMs / 60_000,
     peakReplicas,
     scalingEvents,

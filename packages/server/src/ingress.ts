@@ -89,6 +89,11 @@ export class Ingress {
     this.server.addService(tolerantService(service), wrapped);
   }
 
+  /** The full names of the services registered so far (`modelserve.v1.Predictor`, …). */
+  serviceNames(): string[] {
+    return [...new Set([...this.methods.keys()].map((path) => path.split('/')[1]!))];
+  }
+
   /** A registrar for libraries that add their own services (health, reflection): every method open. */
   openRegistrar(): ServiceRegistrar {
     return { addService: (service, handlers) => this.addService(service, handlers) };

@@ -260,8 +260,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let settleOwnedJobs: (engine: (JobsApi & { close(): Promise<void> }) | undefined) => void = () => undefined;
   const ownedJobs = new Promise<(JobsApi & { close(): Promise<void> }) | undefined>((resolve) => (settleOwnedJobs = resolve));
   health.addToServer(ingress.openRegistrar());
-  const served = ['grpc.health.v1.Health', 'inference.GRPCInferenceService', 'modelserve.v1.Jobs', 'modelserve.v1.ModelAdmin', 'modelserve.v1.Predictor', ...reflectionServices];
-  reflectionFor(served).addToServer(ingress.openRegistrar());
+  // Reflection lists what this port serves (registered above), itself included.
+  reflectionFor([...ingress.serviceNames(), ...reflectionServices]).addToServer(ingress.openRegistrar());
 
   const host = options.host ?? '0.0.0.0';
   const requestedPort = options.port ?? 8001;

@@ -1,12 +1,7 @@
-/**
- * grpc.health.v1 for the supervisor (grpc-health-check's implementation) and a Check client for
- * its replicas.
- */
+/** A grpc.health.v1 Check client for the supervisor's replicas. */
 import { credentials, loadPackageDefinition as loadGrpcPackage, type ServiceError } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@modelserve/proto';
-import { HealthImplementation, protoPath } from 'grpc-health-check';
-
-export { HealthImplementation };
+import { protoPath } from 'grpc-health-check';
 
 /** The grpc.health.v1.Health client this file uses. */
 interface HealthClient {

@@ -5,7 +5,7 @@
 import { loadPackageDefinition, Server, ServerCredentials, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import { loadGrpcObject, type ListReplicasResponse, type ReplicaState } from '@modelserve/proto';
 import { reflectionFor, reflectionServices } from '@modelserve/server';
-import { HealthImplementation } from './health.js';
+import { HealthImplementation } from 'grpc-health-check';
 import type { ClusterView, Supervisor } from './supervisor.js';
 
 const states: Record<string, ReplicaState> = { STARTING: 'REPLICA_STATE_STARTING', READY: 'REPLICA_STATE_READY', DRAINING: 'REPLICA_STATE_DRAINING' };
