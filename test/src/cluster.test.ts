@@ -201,7 +201,9 @@ describe('modelserve cluster', () => {
     expect(firstEvent(victim!.pid, 'GONE')!.atMs).toBeGreaterThan(killedAt);
     expect(firstEvent(replacement.pid, 'STARTING')!.atMs).toBeGreaterThanOrEqual(firstEvent(victim!.pid, 'GONE')!.atMs);
     expect(cluster.logs.some((e) => e['msg'] === 'replica exited unexpectedly: replacing it' && e['pid'] === victim!.pid && e['exit'] === 'signal SIGKILL')).toBe(true);
-    // The SDK follows: the next call is answered by the replacement.
+    // The SDK follows: once its own WatchReplicas stream has the replacement (not the test's, which
+    // may hear first), the next call is answered by the replacement.
+    await eventually(() => client.stats().endpoints.map((e) => e.address).join() === replacement.address, 30_000, 'the SDK following the replacement');
     const result = await client.predict(model, { input: { data: sampleValues(64, 1), shape: [1, 64] } });
     expect(result.endpoint).toBe(replacement.address);
   });
